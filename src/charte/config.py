@@ -1,0 +1,38 @@
+"""Settings from ``CHARTE_*`` environment variables (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; secrets come only from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTE_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=Path.cwd, description="Workspace folder (manifest, database, outbox).")
+    manifest: Path | None = Field(None, description="Manifest path; defaults to HOME/charte.yaml.")
+    database_url: str | None = Field(None, description="Charte's own store; defaults to SQLite in HOME.")
+    secret_key: SecretStr | None = Field(None, description="Signs session cookies and links.")
+    session_max_age: int = Field(8 * 3600, description="Admin session lifetime in seconds.")
+    login_max_failures: int = Field(5, description="Failed logins allowed per account and address per window.")
+    login_window_seconds: int = Field(15 * 60)
+    secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
+
+    @property
+    def manifest_path(self) -> Path:
+        """Where the manifest is read from."""
+        return self.manifest or self.home / "charte.yaml"
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL of Charte's own database."""
+        return self.database_url or f"sqlite:///{(self.home / 'charte.db').resolve()}"
+
+
+def get_settings() -> Settings:
+    """Read the settings now (environment may change between calls in tests)."""
+    return Settings()

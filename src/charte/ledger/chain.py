@@ -1,0 +1,119 @@
+"""The append-only, hash-chained event log that proves what Charte did and when."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charte.store.models import LedgerEvent, LedgerHead
+
+GENESIS = "0" * 64
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(*, seq: int, recorded_at: str, type: str, actor: str, subject: str | None, payload: str,
+               prev_hash: str) -> str:
+    """SHA-256 over the previous hash and the event's canonical JSON."""
+    body = canonical_json({"seq": seq, "recorded_at": recorded_at, "type": type, "actor": actor,
+                           "subject": subject, "payload": payload, "prev_hash": prev_hash})
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
+           clock: Clock = utcnow) -> LedgerEvent:
+    """Append one event in the caller's transaction, after the current head."""
+    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = LedgerHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    fields: dict[str, Any] = {
+        "seq": head.seq + 1,
+        "recorded_at": clock().astimezone(UTC).isoformat(timespec="microseconds"),
+        "type": type,
+        "actor": actor,
+        "subject": subject,
+        "payload": canonical_json(payload),
+        "prev_hash": head.hash,
+    }
+    event = LedgerEvent(**fields, hash=event_hash(**fields))
+    session.add(event)
+    head.seq, head.hash = event.seq, event.hash
+    session.flush()
+    return event
+
+
+def events(session: Session, *, batch: int = 5000) -> Iterator[LedgerEvent]:
+    """All events in chain order, read in batches so memory stays flat."""
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(LedgerEvent).where(LedgerEvent.seq > last).order_by(LedgerEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of recomputing the chain."""
+
+    ok: bool
+    count: int
+    head_hash: str
+    broken_position: int | None = None
+    broken_seq: int | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.ok:
+            return f"ledger intact: {self.count} events, head {self.head_hash}"
+        return (f"ledger BROKEN at position {self.broken_position} (event seq {self.broken_seq}): {self.reason}; "
+                f"{self.count} events before it verified")
+
+
+def verify(session: Session, *, expected_head: str | None = None) -> Verification:
+    """Recompute every hash; report the first event whose content or link does not match."""
+    prev, position = GENESIS, 0
+    for position, event in enumerate(events(session), start=1):  # noqa: B007
+        def broken(reason: str, ev: LedgerEvent = event, pos: int = position) -> Verification:
+            return Verification(False, pos - 1, prev, pos, ev.seq, reason)
+
+        if event.seq != position:
+            return broken(f"sequence number {event.seq} where {position} was expected (event removed or moved)")
+        if event.prev_hash != prev:
+            return broken("its link to the previous event does not match")
+        recomputed = event_hash(seq=event.seq, recorded_at=event.recorded_at, type=event.type, actor=event.actor,
+                                subject=event.subject, payload=event.payload, prev_hash=event.prev_hash)
+        if recomputed != event.hash:
+            return broken("its content does not match its hash (altered)")
+        prev = event.hash
+    head = session.get(LedgerHead, 1)
+    stored_head = (head.seq, head.hash) if head else (0, GENESIS)
+    if stored_head != (position, prev):
+        return Verification(False, position, prev, position + 1, stored_head[0],
+                            "the recorded head does not match the last event (events removed at the end)")
+    if expected_head is not None and expected_head != prev:
+        return Verification(False, position, prev, position + 1, None,
+                            f"the head hash differs from the published {expected_head}")
+    return Verification(True, position, prev)
