@@ -113,10 +113,9 @@ CASES = [
                  lambda t: line_of(t, "    advertising:"), "cookie-consent-purpose", id="cookie-without-consent"),
     pytest.param(lambda: edit("retention: {period: P25M", "retention: {period: 25 months"),
                  lambda t: line_of(t, "retention: {period: 25 months"), "schema", id="bad-duration"),
-    pytest.param(lambda: edit("date: 2020-01-22", "date: 2020-01-22\n    - date: 2020-01-22\n"
-                              "      summary: {fr: x, en: x}"),
-                 lambda t: line_of(t, "    - date: 2020-01-22") + 1,
-                 "policy-version-duplicate", id="duplicate-version"),
+    pytest.param(lambda: edit("\nlanguages: [fr, en]", "    - date: 2020-01-22\n      summary: {fr: x, en: x}\n"
+                              "languages: [fr, en]"),
+                 lambda t: line_of(t, "      summary: {fr: x") - 1, "policy-version-duplicate", id="duplicate-version"),
 ]
 
 

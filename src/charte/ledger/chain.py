@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from charte.store.models import LedgerEvent, LedgerHead
@@ -39,10 +39,7 @@ def event_hash(*, seq: int, recorded_at: str, type: str, actor: str, subject: st
 def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
            clock: Clock = utcnow) -> LedgerEvent:
     """Append one event in the caller's transaction, after the current head."""
-    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = LedgerHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one()
     fields: dict[str, Any] = {
         "seq": head.seq + 1,
         "recorded_at": clock().astimezone(UTC).isoformat(timespec="microseconds"),
@@ -59,18 +56,16 @@ def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, 
     return event
 
 
-def events(session: Session, *, batch: int = 5000) -> Iterator[LedgerEvent]:
-    """All events in chain order, read in batches so memory stays flat."""
+def events(session: Session, *, batch: int = 5000) -> Iterator[Row[Any]]:
+    """All events in chain order as plain rows, read in batches so memory stays flat."""
+    table = LedgerEvent.__table__
     last = 0
     while True:
-        rows = session.scalars(
-            select(LedgerEvent).where(LedgerEvent.seq > last).order_by(LedgerEvent.seq).limit(batch)
-        ).all()
+        rows = session.execute(select(table).where(table.c.seq > last).order_by(table.c.seq).limit(batch)).all()
         if not rows:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
 
 
 @dataclass(frozen=True)
@@ -92,21 +87,25 @@ class Verification:
                 f"{self.count} events before it verified")
 
 
+def _problem(event: Row[Any], position: int, prev: str) -> str | None:
+    if event.seq != position:
+        return f"sequence number {event.seq} where {position} was expected (event removed or moved)"
+    if event.prev_hash != prev:
+        return "its link to the previous event does not match"
+    recomputed = event_hash(seq=event.seq, recorded_at=event.recorded_at, type=event.type, actor=event.actor,
+                            subject=event.subject, payload=event.payload, prev_hash=event.prev_hash)
+    if recomputed != event.hash:
+        return "its content does not match its hash (altered)"
+    return None
+
+
 def verify(session: Session, *, expected_head: str | None = None) -> Verification:
     """Recompute every hash; report the first event whose content or link does not match."""
     prev, position = GENESIS, 0
-    for position, event in enumerate(events(session), start=1):  # noqa: B007
-        def broken(reason: str, ev: LedgerEvent = event, pos: int = position) -> Verification:
-            return Verification(False, pos - 1, prev, pos, ev.seq, reason)
-
-        if event.seq != position:
-            return broken(f"sequence number {event.seq} where {position} was expected (event removed or moved)")
-        if event.prev_hash != prev:
-            return broken("its link to the previous event does not match")
-        recomputed = event_hash(seq=event.seq, recorded_at=event.recorded_at, type=event.type, actor=event.actor,
-                                subject=event.subject, payload=event.payload, prev_hash=event.prev_hash)
-        if recomputed != event.hash:
-            return broken("its content does not match its hash (altered)")
+    for event in events(session):
+        position += 1
+        if reason := _problem(event, position, prev):
+            return Verification(False, position - 1, prev, position, event.seq, reason)
         prev = event.hash
     head = session.get(LedgerHead, 1)
     stored_head = (head.seq, head.hash) if head else (0, GENESIS)

@@ -58,6 +58,8 @@ def upgrade() -> None:
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_login_attempts_lookup', ['username', 'attempted_at'], unique=False)
 
+    # The head row exists from the start so that every append can lock it (SELECT ... FOR UPDATE).
+    op.execute("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     _forbid_ledger_changes()
 
     op.create_table('policy_publications',

@@ -1,0 +1,170 @@
+"""The ledger: append, verify, and detection of any tampering with any stored field."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from charte import ledger
+from charte.store import session_factory, transaction
+from charte.store.models import LedgerEvent
+
+COLUMNS = ["seq", "recorded_at", "type", "actor", "subject", "payload", "prev_hash", "hash"]
+
+
+def fill(engine: Engine, n: int) -> None:
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    factory = session_factory(engine)
+    for i in range(n):
+        with transaction(factory) as session:
+            ledger.append(session, "test.event", {"i": i, "note": f"événement {i}"}, actor="tester",
+                          subject=f"subject-{i % 3}" if i % 2 else None,
+                          clock=lambda i=i: base + timedelta(seconds=i))
+
+
+def verify(engine: Engine) -> ledger.Verification:
+    with session_factory(engine)() as session:
+        return ledger.verify(session)
+
+
+def drop_append_only_guard(engine: Engine) -> None:
+    """Simulate an attacker with DDL rights: remove the triggers that forbid changes."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER ledger_events_append_only ON ledger_events"))
+        else:
+            conn.execute(text("DROP TRIGGER ledger_events_no_update"))
+            conn.execute(text("DROP TRIGGER ledger_events_no_delete"))
+
+
+def tampered(column: str, value: object) -> object:
+    if column == "seq":
+        return int(value) + 1000  # type: ignore[call-overload]
+    if column == "subject":
+        return "someone-else" if value is None else None
+    if column == "payload":
+        return json.dumps({**json.loads(str(value)), "i": -1})
+    if column in ("prev_hash", "hash"):
+        return ("f" if str(value)[0] != "f" else "e") + str(value)[1:]
+    return str(value) + "x"
+
+
+def test_append_and_verify(store: Engine) -> None:
+    fill(store, 5)
+    result = verify(store)
+    assert result.ok, result.describe()
+    assert result.count == 5
+    with session_factory(store)() as session:
+        events = list(ledger.events(session))
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[0].prev_hash == ledger.GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert result.head_hash == events[-1].hash
+
+
+def test_empty_ledger_verifies(store: Engine) -> None:
+    result = verify(store)
+    assert result.ok and result.count == 0 and result.head_hash == ledger.GENESIS
+
+
+def test_database_refuses_updates_and_deletes(store: Engine) -> None:
+    fill(store, 2)
+    for statement in ("UPDATE ledger_events SET actor = 'mallory'", "DELETE FROM ledger_events"):
+        with pytest.raises(DBAPIError, match="append-only"), store.begin() as conn:
+            conn.execute(text(statement))
+    assert verify(store).ok
+
+
+def test_rollback_leaves_no_event(store: Engine) -> None:
+    factory = session_factory(store)
+    with pytest.raises(RuntimeError), transaction(factory) as session:
+        ledger.append(session, "test.event", {}, actor="tester")
+        raise RuntimeError("the business change failed")
+    fill(store, 1)
+    result = verify(store)
+    assert result.ok and result.count == 1
+
+
+def test_every_column_of_every_row_is_protected(store: Engine) -> None:
+    rows = 6
+    fill(store, rows)
+    drop_append_only_guard(store)
+    with store.connect() as conn:
+        original = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM ledger_events ORDER BY seq"))]
+    for position, row in enumerate(original, start=1):
+        for column in COLUMNS:
+            new = tampered(column, row[column])
+            with store.begin() as conn:
+                conn.execute(text(f"UPDATE ledger_events SET {column} = :v WHERE seq = :s"),
+                             {"v": new, "s": row["seq"]})
+            result = verify(store)
+            assert not result.ok, f"tampering {column} of row {position} went unnoticed"
+            assert result.broken_position == position, (column, position, result.describe())
+            with store.begin() as conn:
+                key = new if column == "seq" else row["seq"]
+                conn.execute(text(f"UPDATE ledger_events SET {column} = :v WHERE seq = :s"),
+                             {"v": row[column], "s": key})
+            assert verify(store).ok
+
+
+def test_removed_events_are_detected(store: Engine) -> None:
+    fill(store, 4)
+    drop_append_only_guard(store)
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_events WHERE seq = 2"))
+    assert verify(store).broken_position == 2
+    with store.begin() as conn:
+        conn.execute(text("DELETE FROM ledger_events WHERE seq > 2"))
+    result = verify(store)
+    assert not result.ok and result.broken_position == 2  # truncated tail: the stored head disagrees
+
+
+def test_expected_head_is_checked(store: Engine) -> None:
+    fill(store, 3)
+    with session_factory(store)() as session:
+        head = ledger.verify(session).head_hash
+        assert ledger.verify(session, expected_head=head).ok
+        assert not ledger.verify(session, expected_head="0" * 63 + "1").ok
+
+
+def test_export_writes_events_and_head(store: Engine) -> None:
+    fill(store, 3)
+    buffer = io.StringIO()
+    with session_factory(store)() as session:
+        head = ledger.export_jsonl(session, buffer)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [e["seq"] for e in lines[:-1]] == [1, 2, 3]
+    assert lines[-1]["head"]["hash"] == head == lines[2]["hash"]
+    assert lines[-1]["head"]["verified"] is True
+    assert lines[0]["payload"]["note"] == "événement 0"
+
+
+def test_concurrent_appends_keep_one_chain(store: Engine) -> None:
+    import threading
+
+    factory = session_factory(store)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(10):
+                with transaction(factory) as session:
+                    ledger.append(session, "test.concurrent", {"worker": n, "i": i}, actor=f"w{n}")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    result = verify(store)
+    assert result.ok and result.count == 40
+    with session_factory(store)() as session:
+        assert session.query(LedgerEvent).count() == 40
