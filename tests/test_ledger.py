@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -63,7 +64,7 @@ def test_append_and_verify(store: Engine) -> None:
         events = list(ledger.events(session))
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == ledger.GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert result.head_hash == events[-1].hash
 
 

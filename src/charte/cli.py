@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,17 +35,17 @@ err = Console(stderr=True, soft_wrap=True)
 HomeOption = Annotated[Path | None, typer.Option("--home", envvar="CHARTE_HOME", help="Workspace folder.")]
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     fr = "fr"
     en = "en"
 
 
-class PolicyFormat(str, Enum):
+class PolicyFormat(StrEnum):
     html = "html"
     md = "md"
 
 
-class RopaFormat(str, Enum):
+class RopaFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     html = "html"

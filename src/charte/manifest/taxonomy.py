@@ -16,9 +16,10 @@ SPECIAL_CATEGORY_PREFIXES = (
 )
 
 #: European Economic Area: the EU 27 plus Iceland, Liechtenstein and Norway (ISO 3166-1 alpha-2).
-EEA_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
-)
+EEA_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
 
 #: Art. 9(2) conditions that lift the prohibition on processing special categories.
 ART9_CONDITIONS = {

@@ -1,12 +1,11 @@
 """Foundation: ledger (append-only), admin users, API tokens, login attempts, policy publications.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 13:42:21.768166
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
