@@ -57,8 +57,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _workspace(home: Path | None) -> Workspace:
-    folder = (home or Path.cwd()).resolve()
-    settings = Settings(home=folder, _env_file=folder / ".env")  # type: ignore[call-arg]
+    settings = Settings.for_home(home or Path.cwd())
     try:
         return Workspace(settings).ready()
     except StoreNotReady as exc:
@@ -128,8 +127,7 @@ def init(folder: Annotated[Path, typer.Argument(help="Workspace folder to create
 @app.command("db-upgrade")
 def db_upgrade(home: HomeOption = None) -> None:
     """Apply pending migrations to Charte's store."""
-    folder = (home or Path.cwd()).resolve()
-    settings = Settings(home=folder, _env_file=folder / ".env")  # type: ignore[call-arg]
+    settings = Settings.for_home(home or Path.cwd())
     migrate(make_engine(settings.store_url))
     out.print("store up to date", highlight=False)
 
@@ -279,7 +277,7 @@ def demo(
     base = f"http://{host}:{port}"
     out.print(f"[bold]Charte demo[/] — workspace {prepared.settings.home}", highlight=False)
     out.print(f"  privacy center  {base}/\n  policy          {base}/policy  ({base}/policy?lang=en)\n"
-              f"  policy as JSON  {base}/api/v1/policy\n  API reference   {base}/docs\n"
+              f"  policy as JSON  {base}/api/v1/policy\n  API reference   {base}/openapi.json\n"
               f"  DPO dashboard   {base}/admin", highlight=False)
     out.print(f"  login           {prepared.username} / {prepared.password}", highlight=False, markup=False)
     if no_serve:

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(15 * 60)
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
 
+    @classmethod
+    def for_home(cls, home: Path) -> Settings:
+        """Settings of the workspace in ``home``, reading its ``.env``; the environment still wins."""
+        folder = home.resolve()
+        return cls(home=folder, _env_file=folder / ".env")
+
     @property
     def manifest_path(self) -> Path:
         """Where the manifest is read from."""

@@ -75,6 +75,6 @@ def init_workspace(folder: Path, *, manifest_source: Path | None = None) -> Sett
             encoding="utf-8",
         )
         env_file.chmod(0o600)
-    settings = Settings(home=folder, _env_file=env_file)  # type: ignore[call-arg]
+    settings = Settings.for_home(folder)
     migrate(make_engine(settings.store_url))
     return settings

@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ TOKEN_KIND = "chrt"  # noqa: S105 - a public marker that lets secret scanners sp
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,119}$")
 _SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 # chrt_<8 hex>_<43 url-safe>: the prefix has no "_" so the token splits unambiguously.
+_USE_RESOLUTION = timedelta(minutes=1)
 _TOKEN = re.compile(r"^chrt_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
 
 
@@ -77,7 +79,11 @@ def authenticate_token(session: Session, token: str, *, clock: Clock = utcnow) -
     # The lookup is by digest, which an attacker cannot steer; compare again anyway at constant time.
     if found is None or not hmac.compare_digest(found.token_hash, hashed) or found.revoked_at is not None:
         raise InvalidToken("invalid API token")
-    found.last_used_at = clock()
+    now = clock()
+    # Record use at most once a minute: a write on every request would serialise a busy SQLite store.
+    last = found.last_used_at
+    if last is None or now - (last if last.tzinfo else last.replace(tzinfo=UTC)) >= _USE_RESOLUTION:
+        found.last_used_at = now
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, get_args
@@ -24,6 +25,8 @@ from charte.store.models import AdminUser, LoginAttempt
 Role = Literal["admin", "dpo", "auditor"]
 #: ``admin`` manages users and tokens; ``dpo`` runs the privacy work; ``auditor`` only reads.
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
+
+logger = logging.getLogger(__name__)
 
 _USERNAME_MAX = 120
 _ADDRESS_MAX = 64
@@ -169,14 +172,15 @@ def authenticate(session: Session, username: str, password: str, address: str, *
     """The active user whose password matches; else raise InvalidCredentials or TooManyAttempts.
 
     A failure is written to ``session`` before raising: the caller must commit it, or the limit forgets it.
+    A refusal for too many failures writes nothing.
     """
     name = normalise_username(username)[:_USERNAME_MAX]
     address = address[:_ADDRESS_MAX]
     now = clock().astimezone(UTC)  # SQLite keeps no offset: store and compare in UTC only.
     retry = _retry_after(session, name, address, limits, now)
     if retry:
-        append(session, "admin.login_failed", {"username": name, "reason": "too_many_attempts"},
-               actor="anonymous", clock=clock)
+        # Not in the ledger: it is append-only, so a flood of refused guesses would grow it for ever.
+        logger.warning("login refused without checking the password: too many failures (user %r)", name)
         raise TooManyAttempts(retry)
     user = _get(session, name)
     # Verify even when the user is unknown or inactive, so the response time does not say which.

@@ -181,6 +181,7 @@ class Cookie(Model):
 class CookieService(Keyed):
     name: str
     provider: str
+    first_party: bool = Field(False, description="Run by the controller itself: no recipient receives the data.")
     country: str = Field(min_length=2, max_length=2)
     description: Localized
     cookies: list[Cookie] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""The privacy center and DPO dashboard: templates, static files, UI strings, the server."""
