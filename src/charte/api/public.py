@@ -13,39 +13,12 @@ from starlette.responses import Response
 from charte.api.deps import get_manifest, get_workspace
 from charte.api.views import render
 from charte.manifest import Manifest
+from charte.manifest.public import public_policy
 from charte.store.models import LedgerHead
 from charte.web.i18n import LANGUAGE_NAMES, negotiate_language
 from charte.workspace import Workspace
 
 router = APIRouter()
-
-#: What the public may see of the manifest. Listed, not excluded, so a new field stays private until chosen;
-#: ``systems`` is absent on purpose: it names the organisation's internal databases.
-PUBLIC_FIELDS: dict[str, Any] = {
-    "controller": True,
-    "dpo": {"name", "email", "address", "form_url", "cnil_designation"},
-    "supervisory_authority": True,
-    "policy": True,
-    "languages": True,
-    "default_language": True,
-    "transfers": True,
-    "data_categories": True,
-    "data_sources": True,
-    "data_subjects": True,
-    "purposes": True,
-    "recipients": True,
-    "rights": True,
-    "cookies": True,
-    "security_measures": True,
-}
-
-
-def public_policy(manifest: Manifest) -> dict[str, Any]:
-    """The publishable part of the manifest as JSON-ready data, with the policy's last modification."""
-    data: dict[str, Any] = manifest.model_dump(mode="json", include=PUBLIC_FIELDS)
-    data["policy"]["last_modified"] = manifest.policy.last_modified.isoformat()
-    return data
-
 
 def visitor_language(request: Request, manifest: Manifest, lang: str | None) -> str:
     """``?lang=`` when the manifest offers it, else Accept-Language, else the manifest's default."""
