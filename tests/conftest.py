@@ -18,26 +18,34 @@ EXAMPLE_MANIFEST = ROOT / "examples" / "equasens" / "charte.yaml"
 
 #: Server used to create one throwaway database per test; CI sets it, the default matches the machine.
 POSTGRES_ADMIN_URL = os.environ.get("CHARTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_ADMIN_URL = os.environ.get("CHARTE_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("CHARTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CHROMIUM = os.environ.get("CHARTE_TEST_CHROMIUM", "/usr/bin/chromium")
 STORE_BACKENDS = [b for b in os.environ.get("CHARTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
-def _postgres_admin() -> Engine:
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+def service_absent(name: str, where: str, exc: BaseException) -> None:
+    """Skip locally when a service is genuinely absent; in CI its absence is a failure."""
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{name} is required in CI but unreachable at {where}") from exc
+    pytest.skip(f"{name} not reachable at {where}: {exc.__class__.__name__}")
+
+
+def _admin_engine(url: str, name: str) -> Engine:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with engine.connect():
             pass
     except Exception as exc:  # any connection failure means the service is absent here
         engine.dispose()
-        if os.environ.get("CI"):
-            raise RuntimeError(f"PostgreSQL is required in CI but unreachable at {POSTGRES_ADMIN_URL}") from exc
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc.__class__.__name__}")
+        service_absent(name, make_url(url).render_as_string(hide_password=True), exc)
     return engine
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """URL of a new, empty PostgreSQL database, dropped after the test."""
-    admin = _postgres_admin()
+    admin = _admin_engine(POSTGRES_ADMIN_URL, "PostgreSQL")
     name = f"charte_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -47,6 +55,50 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """URL of a new, empty MariaDB database, dropped after the test."""
+    admin = _admin_engine(MARIADB_ADMIN_URL, "MariaDB")
+    name = f"charte_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    try:
+        yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """URL of the Redis server (tests use their own key prefix or database and clean it)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # absent service
+        service_absent("Redis", REDIS_URL, exc)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright, headless."""
+    if not Path(CHROMIUM).exists():
+        service_absent("Chromium", CHROMIUM, FileNotFoundError(CHROMIUM))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield instance
+        instance.close()
 
 
 @pytest.fixture(params=STORE_BACKENDS)
