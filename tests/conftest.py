@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 
 from charte.store import make_engine, migrate
 
+#: Web fixtures (workspace, app, client, signed_in, live_server) for every test module.
+pytest_plugins = ["tests.web_fixtures"]
+
 ROOT = Path(__file__).parents[1]
 EXAMPLE_MANIFEST = ROOT / "examples" / "equasens" / "charte.yaml"
 

@@ -35,8 +35,6 @@ from charte.store.models import AdminUser, ApiToken, LedgerEvent, LoginAttempt
 from charte.workspace import Workspace
 from tests.web_support import PASSWORD
 
-pytest_plugins = ["tests.web_fixtures"]
-
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "k" * 48
 

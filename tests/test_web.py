@@ -24,8 +24,6 @@ from charte.store.models import AdminUser, ApiToken, LedgerEvent
 from charte.workspace import Workspace
 from tests.web_support import PASSWORD, csrf_token, login
 
-pytest_plugins = ["tests.web_fixtures"]
-
 ClientFactory = Callable[..., TestClient]
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 SYSTEMS = """systems:
