@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="Failed logins allowed per account and address per window.")
     login_window_seconds: int = Field(15 * 60)
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
+    queue_url: str | None = Field(
+        None, description="Job queue: redis://... or postgresql://...; default: the store's PostgreSQL, else SQLite."
+    )
+    workers: int = Field(2, description="Worker threads of `charte worker` (and 1 inside `charte serve`).")
 
     @classmethod
     def for_home(cls, home: Path) -> Settings:
