@@ -250,13 +250,34 @@ def admin_create_token(
 @app.command()
 def serve(home: HomeOption = None,
           host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="Port.")] = 8000,
+          worker: Annotated[bool | None, typer.Option(
+              "--worker/--no-worker", help="Run jobs in this process (default: only with the embedded queue).")
+          ] = None) -> None:
     """Run the web app: privacy center, policy page, API and DPO dashboard."""
     from charte.web.server import serve as run_server
 
     workspace = _workspace(home)
     _manifest(workspace)
-    run_server(workspace, host=host, port=port)
+    run_server(workspace, host=host, port=port, consume=worker)
+
+
+@app.command()
+def worker(home: HomeOption = None,
+           workers: Annotated[int | None, typer.Option(help="Worker threads (default CHARTE_WORKERS).")] = None
+           ) -> None:
+    """Run background jobs (retention sweeps, reminders, request execution) until interrupted."""
+    from charte.jobs import QueueConfigError, build_jobs
+
+    workspace = _workspace(home)
+    _manifest(workspace)
+    try:
+        jobs = build_jobs(workspace)
+    except QueueConfigError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"worker on {type(jobs.huey).__name__} with tasks: {', '.join(sorted(jobs.tasks))}",
+              highlight=False)
+    jobs.consumer(workers=workers or workspace.settings.workers).run()
 
 
 @app.command()
