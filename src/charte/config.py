@@ -21,10 +21,20 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="Failed logins allowed per account and address per window.")
     login_window_seconds: int = Field(15 * 60)
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
+    smtp_url: SecretStr | None = Field(
+        None, description="Outgoing mail: smtp://user:password@host:587?starttls=true or smtps://host:465; "
+                          "unset: messages are written as .eml files to HOME/outbox.")
+    mail_from: str | None = Field(None, description="Sender address of outgoing mail; defaults to the DPO's.")
+    public_url: str | None = Field(None, description="Public address of the privacy center, for links in mail "
+                                                    "sent outside a web request (default http://127.0.0.1:8000).")
     queue_url: str | None = Field(
         None, description="Job queue: redis://... or postgresql://...; default: the store's PostgreSQL, else SQLite."
     )
     workers: int = Field(2, description="Worker threads of `charte worker` (and 1 inside `charte serve`).")
+    retention_schedule: str = Field("10 2 * * *", description="When the retention sweep runs: a cron line "
+                                                              "(minute hour day month weekday), UTC; daily by default.")
+    retention_batch_size: int = Field(50_000, ge=1, description="Rows per retention batch (one transaction each): "
+                                      "about 0.2-0.4 s of row locks for simple updates; lower it for heavy cascades.")
 
     @classmethod
     def for_home(cls, home: Path) -> Settings:

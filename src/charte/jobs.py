@@ -7,8 +7,12 @@ on PostgreSQL (Huey's PostgresHuey, the store's own server) or Redis, consumed b
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey, crontab
@@ -71,6 +75,42 @@ def verify_ledger(workspace: Workspace) -> ledger.Verification:
     return result
 
 
+class ScheduleConfigError(QueueConfigError):
+    """A schedule setting (e.g. CHARTE_RETENTION_SCHEDULE) is not a cron line; a queue configuration error too, so
+    ``charte worker`` reports it the same way."""
+
+
+def cron_schedule(text: str) -> Callable[..., bool]:
+    """Huey's schedule for a cron line ``minute hour day month weekday`` (e.g. ``10 2 * * *``)."""
+    parts = text.split()
+    if len(parts) != 5:
+        raise ScheduleConfigError(f"{text!r} is not a cron line: minute hour day month weekday, e.g. '10 2 * * *'")
+    try:
+        schedule: Callable[..., bool] = crontab(*parts)
+        schedule(datetime(2000, 1, 1))
+    except ValueError as exc:
+        raise ScheduleConfigError(f"{text!r} is not a valid cron line: {exc}") from exc
+    return schedule
+
+
+def sweep_retention(workspace: Workspace) -> dict[str, int] | None:
+    """Apply the retention rules of every annotated system; None when another process is sweeping already."""
+    from charte.datastores import workspace_keyring, workspace_systems
+    from charte.retention import RetentionRunInProgress, run_retention
+
+    settings = workspace.settings
+    systems = workspace_systems(settings, workspace.manifest)
+    if not systems:
+        return {}
+    try:
+        report = run_retention(workspace.manifest, systems, workspace.sessions, keyring=workspace_keyring(settings),
+                               batch_size=settings.retention_batch_size, actor="job:retention")
+    except RetentionRunInProgress as exc:
+        log.info("retention sweep skipped: %s", exc)
+        return None
+    return report.totals
+
+
 def build_jobs(workspace: Workspace, huey: Huey | None = None) -> Jobs:
     """Register every task and schedule on the queue; producers and workers call this the same way."""
     jobs = Jobs(workspace, huey or make_huey(workspace))
@@ -87,4 +127,81 @@ def build_jobs(workspace: Workspace, huey: Huey | None = None) -> Jobs:
     def _verify_ledger() -> bool:
         return verify_ledger(workspace).ok
 
+    # One sweep at a time: a second worker's copy of this task finds the run's lease taken and returns.
+    @periodic(cron_schedule(workspace.settings.retention_schedule), "retention_sweep")
+    def _retention_sweep() -> dict[str, int] | None:
+        return sweep_retention(workspace)
+
+    _register_rights(jobs, periodic)
+    _register_mail_and_breaches(jobs, periodic)
     return jobs
+
+
+def worker_name() -> str:
+    """Who holds a lease: host, process and thread, so a reconciler can tell workers apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+Periodic = Callable[[Callable[..., bool], str], Callable[[Callable[[], Any]], Any]]
+
+
+def _register_rights(jobs: Jobs, periodic: Periodic) -> None:
+    from charte.rights import service, workflow
+    from charte.rights.reminders import remind_dpo
+    from charte.rights.requests import now_utc
+    from charte.rights.wiring import rights_services
+
+    workspace = jobs.workspace
+
+    @jobs.huey.task(name="execute_request", retries=3, retry_delay=30)  # type: ignore[untyped-decorator]
+    def execute_request(reference: str) -> str:
+        # The lease taken inside run_request makes a duplicate delivery of this task harmless.
+        return service.run_request(workspace.sessions, rights_services(workspace), reference, worker=worker_name())
+
+    jobs.tasks["execute_request"] = execute_request
+
+    @periodic(crontab(minute="*"), "reconcile_requests")
+    def _reconcile() -> bool:
+        # Approved requests not yet run and requests whose worker died (lease expired) go back on the queue.
+        svc = rights_services(workspace)
+        with workspace.sessions() as session:
+            now = now_utc(svc.clock)
+            stuck = [r.reference for r in workflow.pending_execution(session, policy=svc.policy)]
+            stuck += [r.reference for r in workflow.expired_leases(session, now)]
+        for reference in dict.fromkeys(stuck):
+            execute_request(reference)
+        return True
+
+    @periodic(crontab(minute="5", hour="7"), "remind_dpo")
+    def _remind() -> bool:
+        svc = rights_services(workspace)
+        with transaction(workspace.sessions) as session:
+            remind_dpo(session, svc.outgoing, policy=svc.policy, clock=svc.clock)
+        return True
+
+    @periodic(crontab(minute="40", hour="2"), "close_and_purge_requests")
+    def _housekeeping() -> bool:
+        svc = rights_services(workspace)
+        with transaction(workspace.sessions) as session:
+            workflow.close_unverified(session, policy=svc.policy, clock=svc.clock)
+            workflow.purge_answers(session, clock=svc.clock)
+        return True
+
+
+def _register_mail_and_breaches(jobs: Jobs, periodic: Periodic) -> None:
+    from charte.breaches.warnings import warn_dpo
+    from charte.ledger.chain import utcnow
+    from charte.mail import deliver_pending, sender_from_settings
+
+    workspace = jobs.workspace
+
+    @periodic(crontab(minute="*"), "deliver_mail")
+    def _deliver() -> bool:
+        deliver_pending(workspace.sessions, sender_from_settings(workspace.settings))
+        return True
+
+    @periodic(crontab(minute="*/10"), "breach_warnings")
+    def _breach_warnings() -> bool:
+        with transaction(workspace.sessions) as session:
+            warn_dpo(session, workspace.manifest, sender_from_settings(workspace.settings), utcnow())
+        return True

@@ -1,4 +1,4 @@
-"""The DPO dashboard under ``/admin``: login, overview, ledger, users and API tokens."""
+"""The DPO dashboard under ``/admin``: login, ledger, users and API tokens (the overview is in ``dashboard``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from charte.api.deps import (
     admin_language,
     client_address,
     current_principal,
-    get_manifest,
     get_signer,
     get_workspace,
     require_role,
@@ -43,7 +42,6 @@ from charte.auth import (
     new_csrf_token,
     revoke_token,
 )
-from charte.ledger import verify
 from charte.store import transaction
 from charte.store.models import AdminUser, LedgerEvent, LedgerHead
 from charte.web.i18n import strings
@@ -134,20 +132,6 @@ def logout(request: Request, principal: Principal = Depends(any_role)) -> Respon
     response = RedirectResponse(with_query("/admin/login", lang=lang_param), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-@router.get("")
-def overview(request: Request, principal: Principal = Depends(any_role)) -> Response:
-    """The manifest in brief and whether the ledger is intact."""
-    manifest = get_manifest(request)
-    lang, lang_param = admin_language(request)
-    with get_workspace(request).sessions() as session:
-        verification = verify(session)
-    counts = {"purposes": len(manifest.purposes), "data_categories": len(manifest.data_categories),
-              "recipients": len(manifest.recipients)}
-    return render(request, "admin/overview.html", lang=lang, lang_param=lang_param, principal=principal,
-                  controller=manifest.controller, last_modified=manifest.policy.last_modified, counts=counts,
-                  manifest_languages=manifest.languages, verification=verification)
 
 
 @router.get("/ledger")

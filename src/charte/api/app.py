@@ -10,7 +10,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from charte import __version__
-from charte.api import admin, integration, public
+from charte.api import (
+    admin,
+    admin_breaches,
+    consent_admin,
+    consent_api,
+    consent_public,
+    dashboard,
+    integration,
+    preferences,
+    public,
+    requests_admin,
+    requests_public,
+)
 from charte.api.deps import LoginRequired, admin_language
 from charte.api.headers import SecurityHeaders, csp_allowing_styles_of
 from charte.api.views import render
@@ -75,6 +87,14 @@ def create_app(workspace: Workspace) -> FastAPI:
     app.include_router(public.router)
     app.include_router(integration.router)
     app.include_router(admin.router)
+    app.include_router(dashboard.router)
+    app.include_router(admin_breaches.router)
+    app.include_router(consent_public.router)
+    app.include_router(consent_api.router)
+    app.include_router(preferences.router)
+    app.include_router(consent_admin.router)
+    app.include_router(requests_public.router)
+    app.include_router(requests_admin.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app

@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from charte.store.models import LedgerEvent, LedgerHead
@@ -36,10 +36,17 @@ def event_hash(*, seq: int, recorded_at: str, type: str, actor: str, subject: st
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
-def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
-           clock: Clock = utcnow) -> LedgerEvent:
-    """Append one event in the caller's transaction, after the current head."""
-    head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one()
+_EVENTS = cast(Table, LedgerEvent.__table__)
+_HEAD = cast(Table, LedgerHead.__table__)
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+
+
+def append_in(conn: Connection, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
+              clock: Clock = utcnow) -> dict[str, Any]:
+    """Append one event in ``conn``'s transaction, after the locked head; return the stored columns."""
+    # Core statements: this runs on every regulated change, where ORM bookkeeping would cost more than the SQL.
+    head = conn.execute(_LOCK_HEAD).one()
     fields: dict[str, Any] = {
         "seq": head.seq + 1,
         "recorded_at": clock().astimezone(UTC).isoformat(timespec="microseconds"),
@@ -49,11 +56,16 @@ def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, 
         "payload": canonical_json(payload),
         "prev_hash": head.hash,
     }
-    event = LedgerEvent(**fields, hash=event_hash(**fields))
-    session.add(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.flush()
-    return event
+    fields["hash"] = event_hash(**fields)
+    conn.execute(insert(_EVENTS), fields)
+    conn.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": fields["hash"]})
+    return fields
+
+
+def append(session: Session, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
+           clock: Clock = utcnow) -> LedgerEvent:
+    """Append one event in the caller's transaction, after the current head."""
+    return LedgerEvent(**append_in(session.connection(), type, payload, actor=actor, subject=subject, clock=clock))
 
 
 def events(session: Session, *, batch: int = 5000) -> Iterator[Row[Any]]:

@@ -60,7 +60,12 @@ def check_text(text: str, filename: str = "charte.yaml") -> CheckResult:
     found = problems + [
         Problem(p.path, p.message, p.rule, p.severity, line=lines.line_of(p.path)) for p in lint(manifest)
     ]
-    found.sort(key=lambda p: (p.line or 0, p.message))
+    if any(system.datasets for system in manifest.systems.values()):
+        # Dataset annotations (inline or in files next to the manifest) are part of the policy: check them too.
+        from charte.datastores.checks import check_datasets
+
+        found += check_datasets(manifest, base_dir=FilePath(filename).parent, lines=lines)
+    found.sort(key=lambda p: (p.file or "", p.line or 0, p.message))
     return CheckResult(filename, manifest, found)
 
 

@@ -218,7 +218,10 @@ class System(Keyed):
     url: str = Field(description="Connection URL, written as ${ENV_VAR}: never a secret in the manifest.")
     description: Localized | None = None
     purposes: list[str] = Field(default_factory=list)
-    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    datasets: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Dataset annotations: {file: path} (relative to the manifest) or inline, in Charte's format or "
+                    "Fides'; read and checked by charte.datastores.")
 
 
 class Manifest(Model):

@@ -18,9 +18,12 @@ class Problem:
     rule: str
     severity: Severity = "error"
     line: int | None = field(default=None, compare=False)
+    #: The file the problem is in when it is not the manifest itself (a dataset file it references).
+    file: str | None = field(default=None, compare=False)
 
     def format(self, filename: str) -> str:
         """Render as ``file:line: severity: message [rule]``."""
+        filename = self.file or filename
         where = f"{filename}:{self.line}" if self.line else filename
         return f"{where}: {self.severity}: {self.message} [{self.rule}]"
 

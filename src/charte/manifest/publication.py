@@ -36,6 +36,11 @@ def latest_publication(session: Session) -> PolicyPublication | None:
     return session.scalars(select(PolicyPublication).order_by(PolicyPublication.id.desc()).limit(1)).first()
 
 
+def publications(session: Session) -> list[PolicyPublication]:
+    """Every published version, newest first."""
+    return list(session.scalars(select(PolicyPublication).order_by(PolicyPublication.id.desc())))
+
+
 def publish_policy(session: Session, manifest: Manifest, *, actor: str, clock: Clock = utcnow) -> Published:
     """Record the manifest as the published policy, once per content; a change needs a new dated version."""
     digest = manifest_digest(manifest)

@@ -65,8 +65,8 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Bring the store's schema up to ``revision`` (every branch head by default)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema up to ``revision``."""
     command.upgrade(_alembic_config(engine), revision)
 
 

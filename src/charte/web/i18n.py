@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from charte.web.i18n_dashboard import DASHBOARD_STRINGS
+
 UI_LANGUAGES = ("fr", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -166,6 +168,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "back": "Back to the dashboard",
     },
 }
+
+# The dashboard's own pages keep their strings in their own module.
+for _lang, _dashboard in DASHBOARD_STRINGS.items():
+    STRINGS[_lang].update(_dashboard)
 
 LANGUAGE_NAMES = {"fr": "français", "en": "English"}
 

@@ -1,0 +1,71 @@
+"""What the consent routes share: the banner and link signer built once per app, the clock, request metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import Request
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from charte.api.deps import client_address, get_manifest, get_workspace
+from charte.consent.links import LinkSigner
+from charte.consent.request_meta import RequestMeta, minimise_request
+from charte.ledger import utcnow
+from charte.store import session_factory
+from charte.web.banner import BannerAsset, build_banner
+
+
+def app_clock(request: Request) -> Callable[[], datetime]:
+    """The app's clock (tests may set ``app.state.clock``), else the real one."""
+    clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
+    return clock
+
+
+def banner_asset(request: Request) -> BannerAsset:
+    """The banner of the app's manifest, built on first use (the manifest does not change while serving)."""
+    asset: BannerAsset | None = getattr(request.app.state, "consent_banner", None)
+    if asset is None:
+        asset = build_banner(get_manifest(request))
+        request.app.state.consent_banner = asset
+    return asset
+
+
+def link_signer(request: Request) -> LinkSigner:
+    """The signer of preferences and unsubscribe links, keyed by ``CHARTE_SECRET_KEY``."""
+    signer: LinkSigner | None = getattr(request.app.state, "consent_links", None)
+    if signer is None:
+        signer = LinkSigner(get_workspace(request).settings.secret_key)
+        request.app.state.consent_links = signer
+    return signer
+
+
+def read_sessions(request: Request) -> sessionmaker[Session]:
+    """Sessions for reads that take no write lock: the permission check and the banner's sync.
+
+    The store's own sessions start every transaction with ``BEGIN IMMEDIATE`` on SQLite, so that writers queue
+    instead of failing; a read needs no lock in WAL mode, and taking one would queue every check behind every
+    write. On other databases the store's sessions are already fine.
+    """
+    factory: sessionmaker[Session] | None = getattr(request.app.state, "consent_reads", None)
+    if factory is None:
+        workspace = get_workspace(request)
+        url = workspace.settings.store_url
+        if url.startswith("sqlite"):
+            # pysqlite opens no transaction for a SELECT: each query reads the latest committed state.
+            factory = session_factory(create_engine(url, connect_args={"timeout": 30}))
+        else:
+            factory = workspace.sessions
+        request.app.state.consent_reads = factory
+    return factory
+
+
+def request_meta(request: Request) -> RequestMeta:
+    """The minimised metadata of this request: truncated address and browser family."""
+    return minimise_request(client_address(request), request.headers.get("user-agent"))
+
+
+def base_url(request: Request) -> str:
+    """Where this app is reached, for links sent to people."""
+    return str(request.base_url).rstrip("/")

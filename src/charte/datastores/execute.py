@@ -1,0 +1,235 @@
+"""Execute a data-subject request on the organisation's systems: the rights workflow's execution step.
+
+One transaction per system. Reads lock the subject's rows when the request changes them. Changes are journaled
+in Charte's store (see :mod:`charte.datastores.journal`), so running a request again after a crash finishes it
+with the same result. Each system's completion is a ledger event with counts, never the data itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from charte.anonymise import Keyring, MissingPseudonymKey
+from charte.datastores.catalog import ConnectedSystem
+from charte.datastores.identity import normalise_identity
+from charte.datastores.journal import (
+    ExecutionInProgress,
+    JournalConflict,
+    discard,
+    finish,
+    journal_entry,
+    prepare,
+    record,
+)
+from charte.datastores.operations import (
+    ErasureContext,
+    Found,
+    MissingPrimaryKey,
+    Operation,
+    RectificationRefused,
+    apply,
+    plan_erasure,
+    plan_rectification,
+    plan_restriction,
+    rectification_targets,
+    traverse,
+)
+from charte.datastores.report import (
+    LEDGER_EVENTS,
+    REQUEST_TYPES,
+    CollectionReport,
+    ExecutionReport,
+    FieldReport,
+    Kept,
+    RequestType,
+    Statement,
+    SystemReport,
+)
+from charte.datastores.sql import StatementFailed
+from charte.datastores.strategies import UnusableStrategy, needs_keyring
+from charte.ledger import utcnow
+from charte.ledger.chain import Clock
+from charte.manifest.models import Manifest
+
+SystemDone = Callable[[SystemReport], None]
+
+
+class UnknownRequestType(ValueError):
+    """The request type is not one the datastores execute."""
+
+
+def _failure(exc: BaseException) -> str:
+    # Driver messages may quote statements and their parameters (the subject's data): keep the first line of
+    # the driver's own message only, never SQLAlchemy's "[SQL: ...] [parameters: ...]" appendix.
+    origin = getattr(exc, "orig", None) or exc
+    text = str(origin).strip().splitlines()[0] if str(origin).strip() else ""
+    return f"{type(origin).__name__}: {text}" if text else type(origin).__name__
+
+
+def execute(request_type: RequestType, identity: Mapping[str, str | Sequence[str]], *, manifest: Manifest,
+            systems: Mapping[str, ConnectedSystem], store: sessionmaker[Session], request_id: str,
+            changes: Mapping[str, Any] | None = None, dry_run: bool = False, keyring: Keyring | None = None,
+            actor: str = "charte", clock: Clock = utcnow, on_system: SystemDone | None = None) -> ExecutionReport:
+    """Run one request on every system; the report says, per system and collection, what was found and done."""
+    if request_type not in REQUEST_TYPES:
+        raise UnknownRequestType(f"unknown request type {request_type!r}; one of: {', '.join(REQUEST_TYPES)}")
+    forms = normalise_identity(identity, region=manifest.controller.country)
+    if request_type == "rectification":
+        _check_changes(changes, systems)
+    if request_type == "erasure" and keyring is None and _needs_keyring(systems):
+        keyring = Keyring.from_env()
+    report = ExecutionReport(request_id, request_type, dry_run, clock())
+    for system in systems.values():
+        outcome = _run(request_type, forms, system, manifest=manifest, store=store, request_id=request_id,
+                       changes=dict(changes or {}), dry_run=dry_run, keyring=keyring, actor=actor, clock=clock)
+        report.systems.append(outcome)
+        if on_system is not None:
+            on_system(outcome)
+    report.finished_at = clock()
+    return report
+
+
+def _check_changes(changes: Mapping[str, Any] | None, systems: Mapping[str, ConnectedSystem]) -> None:
+    if not changes:
+        raise RectificationRefused("a rectification needs the corrected values (data category or field = value)")
+    matched = set().union(*(rectification_targets(s.catalog, changes) for s in systems.values())) if systems else set()
+    unknown = sorted(set(changes) - matched)
+    if unknown:
+        raise RectificationRefused(f"no annotated field matches {', '.join(unknown)} (give a data category such as "
+                                   "user.contact.email, a field name or collection.field)")
+
+
+def _needs_keyring(systems: Mapping[str, ConnectedSystem]) -> bool:
+    return any(spec.erasure is not None and needs_keyring(spec.erasure)
+               for s in systems.values() for c in s.catalog.collections.values() for spec in c.fields.values())
+
+
+def _run(request_type: RequestType, forms: dict[str, list[str]], system: ConnectedSystem, *, manifest: Manifest,
+         store: sessionmaker[Session], request_id: str, changes: dict[str, Any], dry_run: bool,
+         keyring: Keyring | None, actor: str, clock: Clock) -> SystemReport:
+    outcome = SystemReport(system.key, system.name, system.display_url, "dry_run" if dry_run else "done")
+    try:
+        if request_type in ("access", "portability"):
+            _read(request_type, forms, system, outcome, store=store, request_id=request_id, dry_run=dry_run,
+                  actor=actor, clock=clock)
+        else:
+            _change(request_type, forms, system, outcome, manifest=manifest, store=store, request_id=request_id,
+                    changes=changes, dry_run=dry_run, keyring=keyring, actor=actor, clock=clock)
+    except (SQLAlchemyError, StatementFailed, MissingPrimaryKey, UnusableStrategy, MissingPseudonymKey,
+            ExecutionInProgress, JournalConflict, RectificationRefused) as exc:
+        outcome.status, outcome.error = "failed", _failure(exc)
+    return outcome
+
+
+def _payload(request_type: RequestType, request_id: str, outcome: SystemReport, resumed: bool) -> dict[str, Any]:
+    payload: dict[str, Any] = {"request_id": request_id, "request_type": request_type, "system": outcome.system,
+                               "collections": {c.name: c.counts() for c in outcome.collections if c.found},
+                               "totals": outcome.totals()}
+    if outcome.kept:
+        payload["kept"] = [{"collection": k.collection, "purpose": k.purpose, "rows": k.rows, "fields": k.fields,
+                            "until": k.until.isoformat() if k.until else None} for k in outcome.kept]
+    if resumed:
+        payload["resumed"] = True
+    return payload
+
+
+def _read(request_type: RequestType, forms: dict[str, list[str]], system: ConnectedSystem, outcome: SystemReport,
+          *, store: sessionmaker[Session], request_id: str, dry_run: bool, actor: str, clock: Clock) -> None:
+    catalog = system.catalog
+    plan = catalog.plan(forms)
+    trace: list[Statement] | None = [] if dry_run else None
+    with system.engine.connect() as conn, conn.begin():
+        found = traverse(conn, catalog, plan, forms, request_type, trace=trace)
+    portable_only = request_type == "portability"
+    for name in plan.collections:
+        rows = found[name]
+        infos = catalog.fields[name]
+        shown = [f for f in infos if not portable_only or infos[f].portable]
+        report = CollectionReport(name, found=len(rows.rows))
+        if portable_only and not shown:
+            continue
+        if not dry_run:
+            report.fields = [FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
+                             for f in shown]
+            report.rows = [{f: rows.get(row, f) for f in shown} for row in rows.rows]
+        outcome.collections.append(report)
+    if trace is not None:
+        outcome.statements = trace
+        return
+    record(store, ledger_type=LEDGER_EVENTS[request_type], payload=_payload(request_type, request_id, outcome, False),
+           request_id=request_id, actor=actor, clock=clock)
+
+
+def _plan(request_type: RequestType, conn: Connection, system: ConnectedSystem, found: dict[str, Found],
+          forms: dict[str, list[str]], *, manifest: Manifest, changes: dict[str, Any],
+          keyring: Keyring | None) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
+    catalog = system.catalog
+    plan = catalog.plan(forms)
+    if request_type == "erasure":
+        context = ErasureContext(manifest, keyring, manifest.default_language)
+        return plan_erasure(conn, catalog, plan, found, context)
+    if request_type == "rectification":
+        ops, reports = plan_rectification(catalog, plan, found, changes)
+        return ops, reports, []
+    ops, reports = plan_restriction(catalog, plan, found)
+    return ops, reports, []
+
+
+def _change(request_type: RequestType, forms: dict[str, list[str]], system: ConnectedSystem,
+            outcome: SystemReport, *, manifest: Manifest, store: sessionmaker[Session], request_id: str,
+            changes: dict[str, Any], dry_run: bool, keyring: Keyring | None, actor: str, clock: Clock) -> None:
+    catalog = system.catalog
+    entry = journal_entry(store, request_id, system.key)
+    if entry is not None and entry.request_type != request_type:
+        raise JournalConflict(f"request id {request_id} was already executed as a {entry.request_type} request "
+                              f"on system {system.key}")
+    if entry is not None and entry.status == "done":
+        outcome.restore(entry.report)
+        outcome.status = "already_done" if not dry_run else "dry_run"
+        return
+    resumed = entry is not None
+    trace: list[Statement] | None = [] if dry_run else None
+    conn = system.engine.connect().execution_options(charte_write=True)
+    prepared = committing = False
+    try:
+        with conn.begin() as transaction:
+            if entry is not None and entry.plan is not None:
+                operations = [Operation.from_json(op) for op in entry.plan["operations"]]
+                outcome.restore(entry.report)
+                outcome.status = "resumed" if not dry_run else "dry_run"
+            else:
+                found = traverse(conn, catalog, catalog.plan(forms), forms, request_type, lock=True, trace=trace)
+                operations, outcome.collections, outcome.kept = _plan(
+                    request_type, conn, system, found, forms, manifest=manifest, changes=changes, keyring=keyring)
+                if operations and not dry_run:
+                    prepare(store, request_id=request_id, system=system.key, request_type=request_type,
+                            plan={"operations": [op.to_json() for op in operations]}, report=outcome.journal(),
+                            clock=clock)
+                    prepared = True
+            apply(conn, catalog, operations, trace=trace)
+            if dry_run:
+                transaction.rollback()
+            else:
+                committing = True
+                transaction.commit()
+    except (SQLAlchemyError, StatementFailed):
+        if prepared and not committing:
+            # Refused before the commit, so rolled back: nothing of the plan happened; the next run plans afresh.
+            # A failed commit may still have happened, and a resumed plan may already be applied: those plans are
+            # kept, and the next run applies them again (which changes nothing if they are).
+            discard(store, request_id, system.key)
+        raise
+    finally:
+        conn.close()
+    if trace is not None:
+        outcome.statements = trace
+        return
+    register = [(op.collection, key) for op in operations if op.kind == "register" for key in op.keys]
+    finish(store, request_id=request_id, system=system.key, request_type=request_type, report=outcome.journal(),
+           ledger_type=LEDGER_EVENTS[request_type], payload=_payload(request_type, request_id, outcome, resumed),
+           actor=actor, clock=clock, register=register)

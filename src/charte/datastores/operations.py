@@ -1,0 +1,521 @@
+"""The SQL a request runs on one system: find the subject's rows, then plan and apply the changes.
+
+Reads are one batched ``IN (...)`` query per collection (see :mod:`charte.datastores.graph`). Changes are planned
+first as plain data (:class:`Operation`: which rows, which values) so that the plan can be journaled and, after
+a crash, applied again to the same rows with the same values; then applied set-based: one ``UPDATE`` or
+``DELETE ... WHERE key IN (...)`` per collection, row by row only for values that differ per row (pseudonyms,
+generalisations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection
+
+from charte.anonymise import CannotGeneralise, Keyring, MaskingStrategy
+from charte.datastores.annotations import Collection, DataField, Erasure, LegalHold
+from charte.datastores.catalog import Catalog
+from charte.datastores.graph import Edge, Step, TraversalPlan, children_first
+from charte.datastores.report import CollectionReport, Kept, RequestType, Statement, json_value
+from charte.datastores.sql import Dialected, Sql, fetch, fetch_many, render, run_all, run_many
+from charte.datastores.strategies import build_strategy
+from charte.manifest.models import Manifest, tr
+
+#: Values per ``IN (...)`` list: below SQLite's historical 999-parameter limit, and a size every planner handles.
+CHUNK = 900
+_CONSTANT_ACTIONS = frozenset({"null", "mask", "keep"})
+_CONSTANT_FIDES = frozenset({"null_rewrite", "string_rewrite"})
+_FINANCIAL_YEAR_STARTS = frozenset({"end_of_financial_year", "end_of_year"})
+
+Key = tuple[Any, ...]
+
+
+class MissingPrimaryKey(ValueError):
+    """A collection must be changed but its annotations name no primary key to address its rows."""
+
+
+class RectificationRefused(ValueError):
+    """The requested change cannot be made (unknown field, or a key that links rows together)."""
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """``values`` in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+@dataclass
+class Found:
+    """The rows of one collection that belong to the subject (only the columns the request needs)."""
+
+    columns: tuple[str, ...]
+    rows: list[Sequence[Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.index = {name: i for i, name in enumerate(self.columns)}
+
+    def values(self, column: str) -> list[Any]:
+        """Distinct non-null values of ``column``."""
+        i = self.index[column]
+        return list(dict.fromkeys(row[i] for row in self.rows if row[i] is not None))
+
+    def keyed(self, keys: Sequence[str]) -> dict[Key, Sequence[Any]]:
+        """Rows by primary key."""
+        positions = [self.index[k] for k in keys]
+        return {tuple(row[i] for i in positions): row for row in self.rows}
+
+    def get(self, row: Sequence[Any], column: str) -> Any:
+        """The value of ``column`` in ``row``."""
+        return row[self.index[column]]
+
+
+@dataclass
+class Operation:
+    """One planned change: rows (by primary key) of a collection and what happens to them."""
+
+    kind: Literal["update", "update_rows", "delete", "register"]
+    collection: str
+    keys: list[Key]
+    values: dict[str, Any] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The operation as JSON for the journal."""
+        return {"kind": self.kind, "collection": self.collection,
+                "keys": [[json_value(v) for v in key] for key in self.keys],
+                "values": {k: json_value(v) for k, v in self.values.items()}, "fields": self.fields,
+                "rows": [[json_value(v) for v in row] for row in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Operation:
+        """Rebuild an operation from the journal."""
+        return cls(data["kind"], data["collection"], [tuple(k) for k in data["keys"]], dict(data["values"]),
+                   list(data["fields"]), [list(r) for r in data["rows"]])
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+def needed_columns(catalog: Catalog, plan: TraversalPlan, name: str, request_type: RequestType) -> tuple[str, ...]:
+    """The columns a request reads from ``name``: keys, links to follow, and what the request itself needs."""
+
+    def build() -> tuple[str, ...]:
+        collection = catalog.collections[name]
+        wanted = [*collection.keys, *(e.source_field for e in plan.outgoing(name))]
+        if request_type in ("access", "portability"):
+            wanted += list(collection.fields)
+        elif request_type == "erasure":
+            wanted += [f for f, spec in collection.fields.items() if spec.references]
+            wanted += [f for f, spec in collection.fields.items()
+                       if _action(spec) is not None and not _is_constant(_action(spec))]
+            holds = [collection.legal_hold, *(s.legal_hold for s in collection.fields.values())]
+            wanted += [h.since for h in holds if h is not None and h.since]
+        return tuple(dict.fromkeys(wanted))
+
+    # Plans live as long as their catalog: their identity is a cheap key (hashing a plan is not).
+    return catalog.cached(("columns", id(plan), name, request_type), build)
+
+
+def sql_for(catalog: Catalog, conn: Connection) -> Dialected:
+    """The statement builder of this system's dialect (built once)."""
+    dialect = conn.dialect
+    return catalog.cached(("sql", dialect.name, dialect.paramstyle), lambda: Dialected(dialect))
+
+
+def _conditions(step_identities: Sequence[tuple[str, str]], incoming: Sequence[Edge], found: Mapping[str, Found],
+                identity: Mapping[str, list[str]]) -> dict[str, list[Any]]:
+    conditions: dict[str, list[Any]] = {}
+    for field_name, kind in step_identities:
+        conditions.setdefault(field_name, []).extend(identity.get(kind, []))
+    for edge in incoming:
+        source = found.get(edge.source)
+        if source is not None and source.rows:
+            conditions.setdefault(edge.target_field, []).extend(source.values(edge.source_field))
+    return {f: list(dict.fromkeys(v)) for f, v in conditions.items() if v}
+
+
+def waves(plan: TraversalPlan) -> list[list[Step]]:
+    """The plan's steps in groups whose queries do not depend on each other (each group is one round trip)."""
+    groups: list[list[Step]] = []
+    for step in plan.steps:
+        current = groups[-1] if groups else None
+        if current is not None and not ({e.source for e in step.incoming} & {s.collection for s in current}):
+            current.append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def traverse(conn: Connection, catalog: Catalog, plan: TraversalPlan, identity: Mapping[str, list[str]],
+             request_type: RequestType, *, lock: bool = False,
+             trace: list[Statement] | None = None) -> dict[str, Found]:
+    """The subject's rows in every reached collection: one batched query per collection, hop by hop."""
+    found: dict[str, Found] = {}
+    builder = sql_for(catalog, conn)
+    for wave in catalog.cached(("waves", id(plan)), lambda: waves(plan)):
+        queries: list[tuple[str, Sql, list[Any]]] = []
+        for step in wave:
+            collection = catalog.collections[step.collection]
+            columns = needed_columns(catalog, plan, step.collection, request_type)
+            conditions = _conditions(step.identities, step.incoming, found, identity)
+            found[step.collection] = Found(columns)
+            if not conditions:
+                continue
+            if sum(len(v) for v in conditions.values()) <= CHUNK:
+                batches = [conditions]
+            else:
+                batches = [{f: list(part)} for f, values in conditions.items() for part in chunks(values)]
+            for batch in batches:
+                sql = builder.select(collection.table_name, catalog.schemas.get(step.collection), columns,
+                                     [(f, len(v)) for f, v in batch.items()], lock)
+                queries.append((step.collection, sql, [v for vs in batch.values() for v in vs]))
+        results = fetch_many(conn, [(sql, values) for _, sql, values in queries])
+        seen: dict[str, set[tuple[Any, ...]]] = {}
+        for (name, sql, values), rows in zip(queries, results, strict=True):
+            if name in seen:
+                # Several batches for one collection: a row matching more than one is the same row.
+                rows = [r for r in rows if r not in seen[name]]
+            seen.setdefault(name, set()).update(rows)
+            found[name].rows.extend(rows)
+            if trace is not None:
+                trace.append(Statement(render(conn.dialect, sql, values), len(rows), write=False))
+    return found
+
+
+# --- planning -------------------------------------------------------------------------------------------------
+
+
+def _action(spec: DataField) -> Erasure | None:
+    """What erasure does to a field: its annotation, else NULL for personal data, else nothing."""
+    if spec.erasure is not None:
+        return None if spec.erasure.action == "keep" else spec.erasure
+    return Erasure(action="null") if spec.personal else None
+
+
+def _is_constant(erasure: Erasure | None) -> bool:
+    if erasure is None:
+        return True
+    if erasure.action == "fides":
+        return str(erasure.params.get("strategy")) in _CONSTANT_FIDES
+    return erasure.action in _CONSTANT_ACTIONS
+
+
+def _require_keys(collection: Collection) -> tuple[str, ...]:
+    if not collection.keys:
+        raise MissingPrimaryKey(f"collection {collection.name} has no primary key in its annotations: "
+                                "add primary_key so its rows can be changed")
+    return collection.keys
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass
+class ErasureContext:
+    """What planning an erasure needs besides the rows."""
+
+    manifest: Manifest
+    keyring: Keyring | None
+    language: str
+    strategies: dict[tuple[str, str], MaskingStrategy | None] = field(default_factory=dict)
+
+    def strategy(self, collection: str, spec: DataField) -> MaskingStrategy | None:
+        """The masking strategy of a field (built once per request)."""
+        key = (collection, spec.name)
+        if key not in self.strategies:
+            action = _action(spec)
+            self.strategies[key] = None if action is None else build_strategy(action, self.keyring)
+        return self.strategies[key]
+
+    def kept(self, name: str, hold: LegalHold, rows: Sequence[Sequence[Any]], found: Found,
+             fields: list[str]) -> Kept:
+        """The report of data kept under ``hold``: until when, computed from each row's timestamp."""
+        purpose = self.manifest.purposes[hold.purpose]
+        retention = purpose.retention
+        period = hold.period or (retention.period if retention else None)
+        ends: list[date] = []
+        if period is not None and hold.since:
+            for row in rows:
+                start = _as_date(found.get(row, hold.since))
+                if start is None:
+                    continue
+                if retention is not None and retention.start in _FINANCIAL_YEAR_STARTS:
+                    # The accounting period runs from the end of the financial year (taken as the calendar year).
+                    start = date(start.year, 12, 31)
+                ends.append(period.after(start))
+        reason = tr(hold.reason, self.language) or tr(purpose.name, self.language)
+        described = f"{period} from {hold.since}" if period and hold.since else str(period or "")
+        if retention is not None and retention.start in _FINANCIAL_YEAR_STARTS and hold.since:
+            described = f"{period} from the end of the financial year of {hold.since}"
+        return Kept(name, len(rows), hold.purpose, reason, described, max(ends) if ends else None, fields)
+
+
+def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
+                        deleting: Mapping[str, dict[Key, Sequence[Any]]],
+                        masking: Mapping[str, dict[Key, Sequence[Any]]], conn: Connection, parent: str,
+                        ctx: ErasureContext) -> dict[Key, str]:
+    """Rows of ``parent`` that rows staying in the database still reference, with who references them."""
+    protected: dict[Key, str] = {}
+    parent_rows = deleting[parent]
+    parent_found = found[parent]
+    for link in catalog.links_to(parent):
+        child = catalog.collections[link.child]
+        values = {parent_found.get(row, link.parent_field) for row in parent_rows.values()} - {None}
+        if not values:
+            continue
+        step = next((s for s in plan.steps if s.collection == link.child), None)
+        edge = Edge(parent, link.parent_field, link.child, link.child_field)
+        nulls_link = (link.child_field in child.fields and link.child_field not in child.keys
+                      and _nulls(ctx, link.child, child, link.child_field))
+        referenced: set[Any] = set()
+        if step is not None and edge in step.incoming and link.child != parent:
+            # Every child row pointing at these parents was found through this very edge.
+            child_found = found[link.child]
+            keys = child.keys
+            for row in child_found.rows:
+                key = tuple(child_found.get(row, k) for k in keys) if keys else tuple(row)
+                if key in deleting.get(link.child, {}) or (key in masking.get(link.child, {}) and nulls_link):
+                    continue
+                referenced.add(child_found.get(row, link.child_field))
+        else:
+            keys = _require_keys(child) if link.child in deleting or link.child in masking else child.keys
+            columns = (*keys, link.child_field)
+            builder = sql_for(catalog, conn)
+            for part in chunks(list(values)):
+                sql = builder.select(child.table_name, catalog.schemas.get(link.child), columns,
+                                     [(link.child_field, len(part))], lock=True)
+                for row in fetch(conn, sql, list(part)):
+                    key = tuple(row[: len(keys)])
+                    if key in deleting.get(link.child, {}) or (key in masking.get(link.child, {}) and nulls_link):
+                        continue
+                    referenced.add(row[-1])
+        for key, row in parent_rows.items():
+            if parent_found.get(row, link.parent_field) in referenced and key not in protected:
+                protected[key] = link.child
+    return protected
+
+
+def _nulls(ctx: ErasureContext, name: str, collection: Collection, field_name: str) -> bool:
+    """Whether masking ``collection`` clears ``field_name`` (so it stops referencing anything)."""
+    spec = collection.fields[field_name]
+    if spec.legal_hold is not None or collection.legal_hold is not None:
+        return False
+    strategy = ctx.strategy(name, spec)
+    return strategy is not None and strategy.constant and strategy.constant_value() is None
+
+
+def plan_erasure(conn: Connection, catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
+                 ctx: ErasureContext) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
+    """Operations that erase the subject's rows, children before parents, legal holds untouched."""
+    reports = {name: CollectionReport(name, found=len(found[name].rows)) for name in plan.collections}
+    kept: list[Kept] = []
+    deleting: dict[str, dict[Key, Sequence[Any]]] = {}
+    masking: dict[str, dict[Key, Sequence[Any]]] = {}
+    for name in plan.collections:
+        rows, collection = found[name], catalog.collections[name]
+        if not rows.rows:
+            continue
+        if collection.legal_hold is not None:
+            kept.append(ctx.kept(name, collection.legal_hold, rows.rows, rows, []))
+            reports[name].kept = len(rows.rows)
+            continue
+        if collection.erasure == "keep":
+            reports[name].notes.append("kept: the annotations say erasure does not apply to this collection")
+            continue
+        keyed = rows.keyed(_require_keys(collection))
+        field_holds = [f for f, spec in collection.fields.items() if spec.legal_hold is not None]
+        if collection.erasure == "delete" and not field_holds:
+            deleting[name] = keyed
+        else:
+            if collection.erasure == "delete":
+                reports[name].notes.append(f"masked instead of deleted: {', '.join(field_holds)} under legal hold")
+            masking[name] = keyed
+    for name in children_first(plan.collections, catalog.links):
+        if name not in deleting:
+            continue
+        protected = _references_survive(catalog, plan, found, deleting, masking, conn, name, ctx)
+        if protected:
+            masking[name] = {k: deleting[name].pop(k) for k in protected}
+            by = sorted(set(protected.values()))
+            reports[name].notes.append(f"{len(protected)} row(s) masked instead of deleted: still referenced by "
+                                       f"{', '.join(by)}, which stay")
+    operations: list[Operation] = []
+    for name in plan.collections:
+        if masking.get(name):
+            ops, held = _mask(catalog, name, found[name], masking[name], ctx)
+            operations += ops
+            kept += held
+            reports[name].updated = len(masking[name]) if ops else 0
+            reports[name].kept = len(masking[name]) if held else 0
+    for name in children_first(plan.collections, catalog.links):
+        if deleting.get(name):
+            operations.append(Operation("delete", name, list(deleting[name])))
+            reports[name].deleted = len(deleting[name])
+    _inherit_dates(catalog, kept)
+    return operations, [reports[n] for n in plan.collections], kept
+
+
+def _inherit_dates(catalog: Catalog, kept: list[Kept]) -> None:
+    """Held rows without a date of their own (invoice lines) go with the held rows they belong to (invoices)."""
+    dated = {k.collection: k for k in kept if k.until is not None and not k.fields}
+    for entry in kept:
+        if entry.until is not None:
+            continue
+        parents = [dated[link.parent] for link in catalog.links if link.child == entry.collection
+                   and link.parent in dated]
+        if parents:
+            entry.until = max(p.until for p in parents if p.until is not None)
+            entry.period = f"kept with {', '.join(sorted({p.collection for p in parents}))}: {parents[0].period}"
+
+
+def _mask(catalog: Catalog, name: str, found: Found, rows: dict[Key, Sequence[Any]],
+          ctx: ErasureContext) -> tuple[list[Operation], list[Kept]]:
+    collection = catalog.collections[name]
+    constant: dict[str, Any] = {}
+    varying: list[tuple[str, MaskingStrategy]] = []
+    kept: list[Kept] = []
+    for field_name, spec in collection.fields.items():
+        if field_name in collection.keys:
+            continue
+        if spec.legal_hold is not None:
+            kept.append(ctx.kept(name, spec.legal_hold, list(rows.values()), found, [field_name]))
+            continue
+        strategy = ctx.strategy(name, spec)
+        if strategy is None:
+            continue
+        if strategy.constant:
+            constant[field_name] = strategy.constant_value()
+        else:
+            varying.append((field_name, strategy))
+    operations = []
+    keys = list(rows)
+    if constant:
+        operations.append(Operation("update", name, keys, values=constant))
+    if varying:
+        new_rows = []
+        for key, row in rows.items():
+            values = []
+            for field_name, strategy in varying:
+                try:
+                    values.append(strategy.apply(found.get(row, field_name)))
+                except CannotGeneralise:
+                    # A value with no generalised form (malformed IP, date...) is cleared: erasure must erase.
+                    values.append(None)
+            new_rows.append([*key, *values])
+        operations.append(Operation("update_rows", name, keys, fields=[f for f, _ in varying], rows=new_rows))
+    return operations, kept
+
+
+def _targets(name: str, collection: Collection, change: str) -> list[str]:
+    return [f for f, spec in collection.fields.items()
+            if change in (f"{name}.{f}", f) or change in spec.all_categories]
+
+
+def rectification_targets(catalog: Catalog, changes: Mapping[str, Any]) -> set[str]:
+    """The changes (by data category, ``collection.field`` or field name) some field of this system matches."""
+    return {change for change in changes for name, c in catalog.collections.items() if _targets(name, c, change)}
+
+
+def plan_rectification(catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
+                       changes: Mapping[str, Any]) -> tuple[list[Operation], list[CollectionReport]]:
+    """Operations that write the corrected values wherever the subject's data is."""
+    operations: list[Operation] = []
+    reports = []
+    for name in plan.collections:
+        rows, collection = found[name], catalog.collections[name]
+        report = CollectionReport(name, found=len(rows.rows))
+        reports.append(report)
+        values: dict[str, Any] = {}
+        for change, value in changes.items():
+            for field_name in _targets(name, collection, change):
+                spec = collection.fields[field_name]
+                if field_name in collection.keys or spec.references:
+                    report.notes.append(f"{field_name} not rectified: it links rows together (key or reference)")
+                elif spec.legal_hold is not None or collection.legal_hold is not None:
+                    report.notes.append(f"{field_name} not rectified: kept as issued under a legal hold")
+                else:
+                    values[field_name] = value
+        if values and rows.rows:
+            keys = list(rows.keyed(_require_keys(collection)))
+            operations.append(Operation("update", name, keys, values=values))
+            report.updated = len(keys)
+    return operations, reports
+
+
+def plan_restriction(catalog: Catalog, plan: TraversalPlan,
+                     found: Mapping[str, Found]) -> tuple[list[Operation], list[CollectionReport]]:
+    """Operations that mark the subject's rows as restricted: the table's flag column, else Charte's register."""
+    operations: list[Operation] = []
+    reports = []
+    for name in plan.collections:
+        rows, collection = found[name], catalog.collections[name]
+        report = CollectionReport(name, found=len(rows.rows))
+        reports.append(report)
+        if not rows.rows:
+            continue
+        keys = list(rows.keyed(_require_keys(collection)))
+        if collection.restriction is not None:
+            operations.append(Operation("update", name, keys, values={collection.restriction.column:
+                                                                      collection.restriction.value}))
+        else:
+            operations.append(Operation("register", name, keys))
+            report.notes.append("in Charte's restriction register")
+        report.restricted = len(keys)
+    return operations, reports
+
+
+# --- applying -------------------------------------------------------------------------------------------------
+
+
+def apply(conn: Connection, catalog: Catalog, operations: Sequence[Operation], *,
+          trace: list[Statement] | None = None) -> None:
+    """Run the operations in order inside the caller's transaction; with ``trace``, only render them."""
+    builder = sql_for(catalog, conn)
+    pending: list[tuple[Sql, Sequence[Any]]] = []
+    for op in operations:
+        if op.kind == "register":
+            continue
+        collection = catalog.collections[op.collection]
+        keys = _require_keys(collection)
+        table, schema = collection.table_name, catalog.schemas.get(op.collection)
+        if op.kind == "update_rows":
+            sql = builder.update_row(table, schema, op.fields, keys)
+            width = len(keys)
+            # Row values are written [key..., new values...]; the statement wants [new values..., key...].
+            rows = [[*row[width:], *row[:width]] for row in op.rows]
+            if trace is not None:
+                trace.append(Statement(sql.text, len(rows), write=True))
+            elif rows:
+                run_all(conn, pending)
+                pending = []
+                run_many(conn, sql, rows)
+            continue
+        for part in chunks(op.keys):
+            flat = [v for key in part for v in key]
+            if op.kind == "delete":
+                sql = builder.delete(table, schema, keys, len(part))
+                values = flat
+            else:
+                sql = builder.update(table, schema, list(op.values), keys, len(part))
+                values = [*op.values.values(), *flat]
+            if trace is not None:
+                trace.append(Statement(render(conn.dialect, sql, values), len(part), write=True))
+            else:
+                pending.append((sql, values))
+    if pending:
+        run_all(conn, pending)

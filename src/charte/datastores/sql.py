@@ -1,0 +1,254 @@
+"""The few statement shapes a request runs, as SQL text for the system's dialect, executed on the raw driver.
+
+A request runs a handful of short statements (one per collection); SQLAlchemy Core costs ~60 µs of Python per
+statement where the driver itself needs ~8 µs, which would dominate the latency of a request. So the text of
+each shape (per table, columns and list sizes) is built once, quoted by the dialect's own identifier preparer,
+and run on the DBAPI cursor inside the connection's transaction. Dry runs show this same text, with the values
+written in by the dialect's literal rendering. Identifiers come from the annotations and are quoted by the
+dialect; every value is a bound parameter (hence the S608 exemptions below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, literal
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import CompileError
+
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+class UnsupportedParamstyle(ValueError):
+    """The driver's parameter style is not one this module writes."""
+
+
+class StatementFailed(RuntimeError):
+    """The database refused a statement (constraint, type, lock...); ``orig`` is the driver's error."""
+
+    def __init__(self, orig: BaseException) -> None:
+        self.orig = orig
+        super().__init__(str(orig))
+
+
+@contextmanager
+def _driver_errors(conn: Connection) -> Iterator[None]:
+    # Statements run on the raw driver, so its errors arrive unwrapped: give them one type callers can catch.
+    try:
+        yield
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
+
+
+def _placeholder(paramstyle: str) -> Callable[[int], str]:
+    if paramstyle == "qmark":
+        return lambda i: "?"
+    if paramstyle in ("format", "pyformat"):
+        return lambda i: "%s"
+    if paramstyle == "numeric":
+        return lambda i: f":{i + 1}"
+    if paramstyle == "numeric_dollar":
+        return lambda i: f"${i + 1}"
+    if paramstyle == "named":
+        return lambda i: f":p{i}"
+    raise UnsupportedParamstyle(f"parameter style {paramstyle!r} is not supported")
+
+
+@dataclass
+class Sql:
+    """SQL text with its placeholders, for one dialect."""
+
+    text: str
+    count: int
+    named: bool
+
+    def params(self, values: Sequence[Any]) -> Params:
+        """Parameters in the form the driver expects."""
+        if self.named:
+            return {f"p{i}": v for i, v in enumerate(values)}
+        return tuple(values)
+
+
+@dataclass
+class Dialected:
+    """Builds statement text for one dialect (cached by shape)."""
+
+    dialect: Dialect
+    _cache: dict[tuple[Any, ...], Sql] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.mark = _placeholder(self.dialect.paramstyle)
+        self.named = self.dialect.paramstyle == "named"
+        self.quote = self.dialect.identifier_preparer.quote
+        self.locks = self.dialect.name != "sqlite"  # SQLite locks the whole file: BEGIN IMMEDIATE does it
+
+    def _table(self, name: str, schema: str | None) -> str:
+        quoted = self.quote(name)
+        return f"{self.dialect.identifier_preparer.quote_schema(schema)}.{quoted}" if schema else quoted
+
+    def _marks(self, start: int, count: int) -> str:
+        return ", ".join(self.mark(start + i) for i in range(count))
+
+    def _keys(self, keys: Sequence[str], start: int, count: int) -> str:
+        if len(keys) == 1:
+            return f"{self.quote(keys[0])} IN ({self._marks(start, count)})"
+        width = len(keys)
+        tuples = ", ".join(f"({self._marks(start + i * width, width)})" for i in range(count))
+        return f"({', '.join(self.quote(k) for k in keys)}) IN ({tuples})"
+
+    def select(self, table: str, schema: str | None, columns: Sequence[str],
+               conditions: Sequence[tuple[str, int]], lock: bool) -> Sql:
+        """``SELECT columns FROM table WHERE f1 IN (...) OR f2 IN (...)`` [FOR UPDATE]."""
+        key = ("select", table, schema, tuple(columns), tuple(conditions), lock)
+        found = self._cache.get(key)
+        if found is None:
+            where, at = [], 0
+            for column, count in conditions:
+                where.append(f"{self.quote(column)} IN ({self._marks(at, count)})")
+                at += count
+            selected = ", ".join(self.quote(c) for c in columns)
+            text = (f"SELECT {selected} FROM {self._table(table, schema)} WHERE {' OR '.join(where)}"  # noqa: S608
+                    + (" FOR UPDATE" if lock and self.locks else ""))
+            found = self._cache[key] = Sql(text, at, self.named)
+        return found
+
+    def update(self, table: str, schema: str | None, columns: Sequence[str], keys: Sequence[str],
+               count: int) -> Sql:
+        """``UPDATE table SET c = ?, ... WHERE key IN (...)``."""
+        key = ("update", table, schema, tuple(columns), tuple(keys), count)
+        found = self._cache.get(key)
+        if found is None:
+            sets = ", ".join(f"{self.quote(c)} = {self.mark(i)}" for i, c in enumerate(columns))
+            where = self._keys(keys, len(columns), count)
+            text = f"UPDATE {self._table(table, schema)} SET {sets} WHERE {where}"  # noqa: S608
+            found = self._cache[key] = Sql(text, len(columns) + count * len(keys), self.named)
+        return found
+
+    def update_row(self, table: str, schema: str | None, columns: Sequence[str], keys: Sequence[str]) -> Sql:
+        """``UPDATE table SET c = ?, ... WHERE k = ? AND ...`` (run once per row, values differ)."""
+        key = ("update_row", table, schema, tuple(columns), tuple(keys))
+        found = self._cache.get(key)
+        if found is None:
+            sets = ", ".join(f"{self.quote(c)} = {self.mark(i)}" for i, c in enumerate(columns))
+            where = " AND ".join(f"{self.quote(k)} = {self.mark(len(columns) + i)}" for i, k in enumerate(keys))
+            text = f"UPDATE {self._table(table, schema)} SET {sets} WHERE {where}"  # noqa: S608
+            found = self._cache[key] = Sql(text, len(columns) + len(keys), self.named)
+        return found
+
+    def delete(self, table: str, schema: str | None, keys: Sequence[str], count: int) -> Sql:
+        """``DELETE FROM table WHERE key IN (...)``."""
+        key = ("delete", table, schema, tuple(keys), count)
+        found = self._cache.get(key)
+        if found is None:
+            text = f"DELETE FROM {self._table(table, schema)} WHERE {self._keys(keys, 0, count)}"  # noqa: S608
+            found = self._cache[key] = Sql(text, count * len(keys), self.named)
+        return found
+
+
+def _pipeline(driver: Any) -> Any:
+    # psycopg 3 can send several statements before reading any result: one network round trip for a batch.
+    pipeline = getattr(driver, "pipeline", None)
+    if pipeline is None:
+        return None
+    from psycopg import Pipeline
+
+    return pipeline() if Pipeline.is_supported() else None
+
+
+def fetch_many(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """Run independent queries; on PostgreSQL they travel together (one round trip), elsewhere one by one."""
+    driver = conn.connection.dbapi_connection
+    pipeline = _pipeline(driver) if len(batch) > 1 else None
+    if pipeline is None:
+        return [fetch(conn, sql, values) for sql, values in batch]
+    cursors = []
+    with _driver_errors(conn):
+        try:
+            with pipeline:
+                for sql, values in batch:
+                    cursor = driver.cursor()  # type: ignore[union-attr]
+                    cursor.execute(sql.text, sql.params(values))
+                    cursors.append(cursor)
+            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+def run_all(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> None:
+    """Run statements in order; on PostgreSQL they travel together (one round trip)."""
+    driver = conn.connection.dbapi_connection
+    pipeline = _pipeline(driver) if len(batch) > 1 else None
+    if pipeline is None:
+        for sql, values in batch:
+            run(conn, sql, values)
+        return
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    with _driver_errors(conn):
+        try:
+            with pipeline:
+                for sql, values in batch:
+                    cursor.execute(sql.text, sql.params(values))
+        finally:
+            cursor.close()
+
+
+def fetch(conn: Connection, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run a query on the connection's driver, inside its transaction."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with _driver_errors(conn):
+        try:
+            cursor.execute(sql.text, sql.params(values))
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+
+def run(conn: Connection, sql: Sql, values: Sequence[Any]) -> None:
+    """Run a statement on the connection's driver, inside its transaction."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with _driver_errors(conn):
+        try:
+            cursor.execute(sql.text, sql.params(values))
+        finally:
+            cursor.close()
+
+
+def run_many(conn: Connection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+    """Run a statement once per row of values (the driver batches them)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with _driver_errors(conn):
+        try:
+            cursor.executemany(sql.text, [sql.params(r) for r in rows])  # type: ignore[arg-type]
+        finally:
+            cursor.close()
+
+
+def _literal(dialect: Dialect, value: Any) -> str:
+    if value is None:
+        return "NULL"
+    try:
+        return str(literal(value).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    except (CompileError, NotImplementedError, TypeError, ValueError):
+        return "'" + str(value).replace("'", "''") + "'"
+
+
+def render(dialect: Dialect, sql: Sql, values: Sequence[Any]) -> str:
+    """The statement's text with its values written in, for people (dry runs)."""
+    if not values:
+        return sql.text
+    mark = _placeholder(dialect.paramstyle)
+    text, out, at = sql.text, [], 0
+    for i, value in enumerate(values):
+        token = mark(i)
+        found = text.find(token, at)
+        if found < 0:
+            return sql.text
+        out.append(text[at:found])
+        out.append(_literal(dialect, value))
+        at = found + len(token)
+    out.append(text[at:])
+    return "".join(out)

@@ -1,0 +1,282 @@
+"""Rights executed on a real database: the same tests on SQLite, PostgreSQL and MariaDB.
+
+Every expectation is computed by plain SQL on the test's own connection, independently of Charte's traversal.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from charte.anonymise import Keyring, pseudonym
+from charte.datastores import (
+    ConnectedSystem,
+    ExecutionReport,
+    RectificationRefused,
+    dispose_engines,
+    execute,
+    is_restricted,
+    load_systems,
+    restricted_rows,
+)
+from charte.datastores.journal import row_key
+from charte.ledger import verify
+from charte.manifest import Manifest, load_manifest
+from charte.store import make_engine, migrate, session_factory
+from charte.store.datastores import DatastoreExecution
+from charte.store.models import LedgerEvent
+
+from .datastores_support import ALICE, BOB, create_shop, dump, sql_ids, write_manifest
+
+
+@dataclass
+class Shop:
+    """The shop database, its manifest and systems, and a Charte store."""
+
+    engine: Engine
+    manifest: Manifest
+    systems: dict[str, ConnectedSystem]
+    store: sessionmaker[Session]
+    keyring: Keyring
+
+    def run(self, request_type: Any, identity: dict[str, str], *, request_id: str | None = None,
+            **options: Any) -> ExecutionReport:
+        return execute(request_type, identity, manifest=self.manifest, systems=self.systems, store=self.store,
+                       request_id=request_id or uuid.uuid4().hex, keyring=self.keyring, **options)
+
+    def events(self, type_: str) -> list[dict[str, Any]]:
+        with self.store() as session:
+            found = session.scalars(select(LedgerEvent).where(LedgerEvent.type == type_))
+            return [json.loads(e.payload) for e in found]
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
+def shop_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each dialect under test."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop.db'}"
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture
+def shop(shop_url: str, tmp_path: Path) -> Iterator[Shop]:
+    engine = create_shop(shop_url)
+    manifest_path = write_manifest(tmp_path / "ws")
+    manifest = load_manifest(manifest_path)
+    systems = load_systems(manifest, manifest_path, environ={"SHOP_URL": shop_url})
+    store_engine = make_engine(f"sqlite:///{tmp_path / 'charte.db'}")
+    migrate(store_engine)
+    yield Shop(engine, manifest, systems, session_factory(store_engine), Keyring.generate("t1"))
+    dispose_engines()
+    engine.dispose()
+    store_engine.dispose()
+
+
+def _collection(report: ExecutionReport, name: str) -> Any:
+    return next(c for c in report.systems[0].collections if c.name == name)
+
+
+def _ids(report: ExecutionReport, name: str, key: str = "id") -> set[Any]:
+    return {row[key] for row in _collection(report, name).rows}
+
+
+def expected_of(engine: Engine, email: str) -> dict[str, set[Any]]:
+    """The subject's rows, by plain SQL."""
+    person = "SELECT id FROM people WHERE email = :e"
+    orders = f"SELECT id FROM orders WHERE person_id IN ({person})"
+    return {
+        "people": sql_ids(engine, person, e=email),
+        "orders": sql_ids(engine, orders, e=email),
+        "order_items": sql_ids(engine, f"SELECT id FROM order_items WHERE order_id IN ({orders})", e=email),
+        "invoices": sql_ids(engine, f"SELECT id FROM invoices WHERE person_id IN ({person})", e=email),
+        "visits": sql_ids(engine, f"SELECT id FROM visits WHERE person_id IN ({person})", e=email),
+        "tags": sql_ids(engine, f"SELECT tag FROM tags WHERE person_id IN ({person})", e=email),
+        "notes": sql_ids(engine, "SELECT id FROM notes WHERE subject_email = :e", e=email),
+    }
+
+
+def test_access_returns_every_row_with_categories_and_purposes(shop: Shop) -> None:
+    expected = expected_of(shop.engine, ALICE)
+    assert all(expected.values()), "the fixture gives Alice rows everywhere"
+    report = shop.run("access", {"email": "Alice@Example.com"})
+    assert report.ok, report.to_dict()
+    for name, ids in expected.items():
+        assert _ids(report, name, "tag" if name == "tags" else "id") == ids, name
+    people = _collection(report, "people")
+    with shop.engine.connect() as conn:
+        stored = conn.execute(text("SELECT email, phone, full_name FROM people WHERE id = 1")).one()
+    assert (people.rows[0]["email"], people.rows[0]["phone"], people.rows[0]["full_name"]) == tuple(stored)
+    fields = {f.name: f for f in people.fields}
+    assert fields["email"].categories == ["user.contact.email"]
+    assert set(fields["email"].purposes) == {"identification", "service_delivery", "sales_billing"}
+    assert {f.name: f.purposes for f in _collection(report, "visits").fields}["ip"] == ["audience_measurement"]
+    assert shop.events("datastore.accessed")[0]["totals"]["found"] == sum(len(v) for v in expected.values())
+
+
+def test_access_by_phone_in_another_spelling(shop: Shop) -> None:
+    report = shop.run("access", {"phone_number": "+33612345678"})
+    assert _ids(report, "people") == {1}
+    assert _ids(report, "orders") == sql_ids(shop.engine, "SELECT id FROM orders WHERE person_id = 1")
+
+
+def test_portability_keeps_provided_data_of_consent_and_contract_purposes(shop: Shop) -> None:
+    report = shop.run("portability", {"email": ALICE})
+    exported = report.portable_data()["shop"]
+    # Visits are collected automatically (audience measurement): not portable.
+    assert "visits" not in exported
+    assert {row["subject_email"] for row in exported["notes"]} == {ALICE}
+    assert exported["people"][0]["email"] == ALICE
+    assert "id" not in exported["people"][0] or exported["people"][0]["id"] == 1
+    json.dumps(report.to_dict())  # machine-readable as it is
+
+
+def test_erasure_masks_what_invoices_still_need_and_deletes_the_rest(shop: Shop) -> None:
+    before = dump(shop.engine)
+    expected = expected_of(shop.engine, ALICE)
+    report = shop.run("erasure", {"email": ALICE}, request_id="erase-1")
+    assert report.ok, report.to_dict()
+    after = dump(shop.engine)
+    # Deleted: orders and their items, tags, the note about her.
+    assert not sql_ids(shop.engine, "SELECT id FROM orders WHERE person_id = 1")
+    assert not sql_ids(shop.engine, "SELECT id FROM order_items WHERE id IN ({})".format(
+        ",".join(str(i) for i in expected["order_items"])))
+    assert not sql_ids(shop.engine, "SELECT tag FROM tags WHERE person_id = 1")
+    assert not sql_ids(shop.engine, "SELECT id FROM notes WHERE subject_email = :e", e=ALICE)
+    # Invoices are kept as they are, and so is the person row they reference, masked.
+    assert after["invoices"] == before["invoices"]
+    with shop.engine.connect() as conn:
+        person = conn.execute(text("SELECT email, phone, full_name, birth_date FROM people WHERE id = 1")).one()
+        visits = conn.execute(text("SELECT id, person_id, ip, visitor, url FROM visits WHERE id IN (1, 2, 3) "
+                                   "ORDER BY id")).all()
+    assert tuple(person) == (pseudonym(ALICE, shop.keyring), None, "[erased]", None)
+    assert [tuple(v) for v in visits] == [
+        (i, None, "192.168.0.0", pseudonym("visitor-1", shop.keyring), f"/page/{i}") for i in (1, 2, 3)]
+    # Nobody else's data moved.
+    others_before = {t: [r for r in rows if not _alice(t, r)] for t, rows in before.items()}
+    others_after = {t: [r for r in rows if not _alice(t, r)] for t, rows in after.items()}
+    assert others_after == others_before
+    kept = report.kept()
+    assert [(k.collection, k.rows, k.purpose, k.until) for k in kept] == [
+        ("invoices", 2, "accounting", date(2034, 12, 31))]
+    people = _collection(report, "people")
+    assert (people.updated, people.deleted) == (1, 0) and "invoices" in people.notes[0]
+    assert _collection(report, "orders").deleted == len(expected["orders"])
+    assert _collection(report, "order_items").deleted == len(expected["order_items"])
+    events = shop.events("datastore.erased")
+    assert len(events) == 1 and events[0]["totals"]["kept"] == 2
+    with shop.store() as session:
+        payloads = " ".join(e.payload for e in session.scalars(select(LedgerEvent)))
+        assert "example.com" not in payloads and "Alice" not in payloads and "://" not in payloads
+        assert verify(session).ok
+        assert session.scalars(select(DatastoreExecution.plan)).all() == [None]
+    again = shop.run("erasure", {"email": ALICE}, request_id="erase-1")
+    assert again.systems[0].status == "already_done"
+    assert again.totals() == report.totals()
+    assert dump(shop.engine) == after and len(shop.events("datastore.erased")) == 1
+
+
+def _alice(table: str, row: tuple[Any, ...]) -> bool:
+    if table == "people":
+        return row[0] == 1
+    if table in ("orders", "invoices", "tags"):
+        return row[1 if table != "tags" else 0] == 1
+    if table == "order_items":
+        return row[1] in (1, 2)
+    if table == "visits":
+        return row[0] in (1, 2, 3)
+    if table == "notes":
+        return row[1] == ALICE
+    return False
+
+
+def test_erasure_deletes_a_subject_without_legal_hold(shop: Shop) -> None:
+    orders = sql_ids(shop.engine, "SELECT id FROM orders WHERE person_id = 2")
+    report = shop.run("erasure", {"email": BOB})
+    assert report.ok and not report.kept()
+    assert not sql_ids(shop.engine, "SELECT id FROM people WHERE id = 2")
+    assert not sql_ids(shop.engine, "SELECT id FROM orders WHERE id IN ({})".format(",".join(map(str, orders))))
+    assert not sql_ids(shop.engine, "SELECT id FROM notes WHERE subject_email = :e", e=BOB)
+    visitor = pseudonym("visitor-2", shop.keyring)
+    assert sql_ids(shop.engine, "SELECT person_id FROM visits WHERE visitor = :v", v=visitor) == {None}
+    assert _collection(report, "people").deleted == 1
+
+
+def test_dry_run_shows_statements_and_counts_and_changes_nothing(shop: Shop) -> None:
+    before = dump(shop.engine)
+    expected = expected_of(shop.engine, ALICE)
+    report = shop.run("erasure", {"email": ALICE}, dry_run=True)
+    assert dump(shop.engine) == before
+    system = report.systems[0]
+    assert system.status == "dry_run"
+    writes = [s for s in system.statements if s.write]
+    assert any(s.sql.startswith("DELETE FROM order_items") and s.rows == len(expected["order_items"]) for s in writes)
+    assert any(s.sql.startswith("UPDATE people") for s in writes)
+    assert not any("invoices" in s.sql.split("WHERE")[0] for s in writes), "nothing written to held invoices"
+    reads = [s for s in system.statements if not s.write]
+    assert {s.rows for s in reads if "FROM orders" in s.sql} == {len(expected["orders"])}
+    assert _collection(report, "order_items").deleted == len(expected["order_items"])
+    assert not shop.events("datastore.erased")
+    with shop.store() as session:
+        assert session.scalars(select(DatastoreExecution)).first() is None
+
+
+def test_rectification_updates_every_copy_but_not_issued_invoices(shop: Shop) -> None:
+    before = dump(shop.engine)
+    report = shop.run("rectification", {"email": ALICE},
+                      changes={"user.contact.phone_number": "+33 6 99 88 77 66", "user.name": "Alice Martin-Roux"})
+    assert report.ok, report.to_dict()
+    with shop.engine.connect() as conn:
+        assert tuple(conn.execute(text("SELECT phone, full_name FROM people WHERE id = 1")).one()) == (
+            "+33 6 99 88 77 66", "Alice Martin-Roux")
+    after = dump(shop.engine)
+    assert after["invoices"] == before["invoices"]
+    assert [r for r in after["people"] if r[0] != 1] == [r for r in before["people"] if r[0] != 1]
+    assert any("legal hold" in note for note in _collection(report, "invoices").notes)
+    assert shop.events("datastore.rectified")[0]["totals"]["updated"] == 1
+    with pytest.raises(RectificationRefused):
+        shop.run("rectification", {"email": ALICE}, changes={"user.no_such_thing": "x"})
+
+
+def test_restriction_uses_the_flag_column_else_charte_register(shop: Shop) -> None:
+    expected = expected_of(shop.engine, ALICE)
+    report = shop.run("restriction", {"email": ALICE}, request_id="restrict-alice")
+    assert report.ok, report.to_dict()
+    assert sql_ids(shop.engine, "SELECT id FROM people WHERE restricted = 1") == {1}
+    with shop.store() as session:
+        assert restricted_rows(session, "shop", "orders") == {row_key([i]) for i in expected["orders"]}
+        assert restricted_rows(session, "shop", "tags") == {row_key([1, t]) for t in expected["tags"]}
+        assert is_restricted(session, "shop", "notes", [1]) and not is_restricted(session, "shop", "notes", [2])
+    assert _collection(report, "visits").restricted == len(expected["visits"])
+    again = shop.run("restriction", {"email": ALICE}, request_id="restrict-alice-2")
+    assert again.ok and again.totals()["restricted"] == report.totals()["restricted"]
+
+
+def test_a_refused_statement_rolls_the_system_back_and_leaves_no_plan(shop: Shop, tmp_path: Path) -> None:
+    from .datastores_support import ANNOTATIONS
+
+    # An annotation mistake: clearing a NOT NULL column. The database refuses; nothing may stay half done.
+    broken = ANNOTATIONS.replace('full_name: {category: user.name, erasure: {mask: "[erased]"}}',
+                                 "full_name: {category: user.name, erasure: null}")
+    assert broken != ANNOTATIONS
+    manifest_path = write_manifest(tmp_path / "broken", broken)
+    url = shop.systems["shop"].url
+    systems = load_systems(load_manifest(manifest_path), manifest_path, environ={"SHOP_URL": url})
+    before = dump(shop.engine)
+    report = execute("erasure", {"email": ALICE}, manifest=shop.manifest, systems=systems, store=shop.store,
+                     request_id="broken-1", keyring=shop.keyring)
+    assert not report.ok and report.systems[0].status == "failed"
+    error = report.systems[0].error or ""
+    assert "full_name" in error and ALICE not in error, error
+    assert dump(shop.engine) == before
+    assert not shop.events("datastore.erased")
+    with shop.store() as session:
+        assert session.scalars(select(DatastoreExecution)).first() is None
