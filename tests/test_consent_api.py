@@ -365,3 +365,23 @@ def test_consents_page_shows_rates_a_record_and_makes_links(signed_in: Callable[
     denied = auditor.post("/admin/consents/preferences-link", data={"subject": "bob@example.org",
                                                                     "csrf_token": csrf_token(looked.text)})
     assert denied.status_code == 403
+
+
+def test_a_rights_restriction_denies_every_purpose_over_the_api(client: TestClient,
+                                                                token: Callable[..., dict[str, str]],
+                                                                workspace: Workspace) -> None:
+    from charte.ledger import utcnow
+    from charte.rights.identity import Identity
+    from charte.rights.restriction import restrict
+
+    reader = token("consent:read")
+    url = "/api/v1/permissions?subject=alice@example.org&purpose=sales_billing"
+    assert client.get(url, headers=reader).json()["allowed"] is True
+    with transaction(workspace.sessions) as session:
+        restrict(session, Identity(email="alice@example.org"), request=None, reason="accuracy contested",
+                 actor="test", clock=utcnow)
+    answer = client.get(url, headers=reader).json()
+    assert answer["allowed"] is False and answer["reason"].startswith("restrict")
+    batch = client.post("/api/v1/permissions", headers=reader,
+                        json={"purpose": "sales_billing", "subjects": ["alice@example.org", "bob@example.org"]}).json()
+    assert [r["allowed"] for r in batch["results"]] == [False, True]

@@ -16,6 +16,7 @@ from charte.config import Settings
 from charte.ledger import export_jsonl, verify
 from charte.manifest import Manifest, ManifestError, check_file, load_manifest
 from charte.manifest.publication import UndatedPolicyChange, publish_policy
+from charte.rights.restriction import RESTRICTIONS
 from charte.store import StoreNotReady, make_engine, migrate, transaction
 from charte.workspace import Workspace, WorkspaceError, init_workspace
 
@@ -937,7 +938,7 @@ def consent_show(subject: SubjectArgument, home: HomeOption = None) -> None:
     key = _subject_key(subject)
     with workspace.sessions() as session:
         try:
-            summary = subject_summary(session, manifest, key)
+            summary = subject_summary(session, manifest, key, restrictions=RESTRICTIONS)
         except UnknownSubject as exc:
             raise _fail(str(exc)) from exc
     out.print(f"{summary.key}  (pseudonym {summary.ref})", highlight=False)

@@ -17,6 +17,7 @@ from charte.consent.export import subject_summary
 from charte.consent.links import preferences_link
 from charte.consent.stats import Series, consent_rates, last_months
 from charte.manifest import Manifest, tr
+from charte.rights.restriction import RESTRICTIONS
 from charte.store.consent import ConsentEvent
 from charte.web.consent_chart import line_chart
 from charte.web.i18n import strings
@@ -52,7 +53,7 @@ def _page(request: Request, principal: Principal, *, subject_text: str = "", mad
         if subject_text:
             try:
                 key = parse_subject(subject_text)
-                summary = subject_summary(session, manifest, key, clock=clock)
+                summary = subject_summary(session, manifest, key, clock=clock, restrictions=RESTRICTIONS)
                 history = list(session.scalars(select(ConsentEvent).where(ConsentEvent.subject_id == summary.id)
                                                .order_by(ConsentEvent.id.desc()).limit(HISTORY_LIMIT)))
                 lookup = {"key": str(key), "summary": summary, "history": history}

@@ -39,6 +39,7 @@ from charte.consent.links import PREFERENCES_LINK_MAX_AGE, preferences_link, uns
 from charte.consent.state import subject_states
 from charte.consent.subjects import effective_subject, find_subject
 from charte.consent.vocabulary import instant_text
+from charte.rights.restriction import RESTRICTIONS
 from charte.store import transaction
 from charte.store.models import ApiToken
 
@@ -150,7 +151,8 @@ async def permission(request: Request, subject: str = Query(..., description="em
         _read_token(request, credentials)
         key = _subject(subject)
         with read_sessions(request)() as session:
-            found = check_permission(session, get_manifest(request), key, purpose, clock=app_clock(request))
+            found = check_permission(session, get_manifest(request), key, purpose, clock=app_clock(request),
+                                     restrictions=RESTRICTIONS)
         return {**found.as_dict(), "subject": subject}
 
     return JSONResponse(await run_in_threadpool(answer))
@@ -161,7 +163,7 @@ def permissions(request: Request, question: BatchQuestion, token: ApiToken = Dep
     """One answer per subject, in order (up to 100,000: a newsletter send); unreadable subjects are denied."""
     with read_sessions(request)() as session:
         answers = check_permissions(session, get_manifest(request), question.subjects, question.purpose,
-                                    clock=app_clock(request))
+                                    clock=app_clock(request), restrictions=RESTRICTIONS)
     results = [a.as_dict() for a in answers]
     body = {"purpose": question.purpose, "count": len(results), "allowed": sum(1 for a in answers if a.allowed),
             "results": results}

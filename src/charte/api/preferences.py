@@ -24,6 +24,7 @@ from charte.consent.preferences import (
     purpose_standings,
 )
 from charte.manifest import Manifest, tr
+from charte.rights.restriction import RESTRICTIONS
 from charte.store import transaction
 from charte.web.i18n import strings
 from charte.web.i18n_consent import consent_strings
@@ -116,7 +117,8 @@ def preferences_page(request: Request, lang: str | None = Query(None), token: st
     purposes: list[dict[str, Any]] = []
     if subject is not None:
         with get_workspace(request).sessions() as session:
-            standings = purpose_standings(session, manifest, subject, clock=app_clock(request))
+            standings = purpose_standings(session, manifest, subject, clock=app_clock(request),
+                                          restrictions=RESTRICTIONS)
         purposes = _purposes(manifest, standings, chosen, t)
     headers = {"Vary": "Accept-Language, Cookie", **(_PRIVATE if token else {})}
     return render(request, "preferences.html", lang=chosen, languages=manifest.languages, t=t, headers=headers,

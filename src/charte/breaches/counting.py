@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dotenv import dotenv_values
 from sqlalchemy import Engine, column, create_engine, func, inspect, select, table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.expression import ColumnClause, TableClause
@@ -60,9 +59,9 @@ def resolve_system_url(template: str, environ: Mapping[str, str]) -> str:
 
 def system_environment(home: Path) -> dict[str, str]:
     """Where system URLs are resolved: the workspace's ``.env``, overridden by the process environment."""
-    env_file = home / ".env"
-    values = dotenv_values(env_file) if env_file.is_file() else {}
-    return {**{k: v for k, v in values.items() if v is not None}, **os.environ}
+    from charte.datastores.environment import home_environ
+
+    return home_environ(home)
 
 
 def _split(collection: str) -> tuple[str | None, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from dotenv import dotenv_values
 
@@ -13,11 +14,16 @@ from charte.datastores.catalog import ConnectedSystem, load_systems
 from charte.manifest.models import Manifest
 
 
-def workspace_environ(settings: Settings) -> dict[str, str]:
-    """Variables of the workspace's ``.env``, overridden by the process environment (as for settings)."""
-    env_file = settings.home / ".env"
-    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.exists() else {}
+def home_environ(home: Path) -> dict[str, str]:
+    """Variables of the ``.env`` in ``home``, overridden by the process environment (as for settings)."""
+    env_file = home / ".env"
+    values = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file.is_file() else {}
     return {**values, **os.environ}
+
+
+def workspace_environ(settings: Settings) -> dict[str, str]:
+    """The environment of a workspace's systems (see :func:`home_environ`)."""
+    return home_environ(settings.home)
 
 
 def workspace_systems(settings: Settings, manifest: Manifest, *,
