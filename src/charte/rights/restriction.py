@@ -65,29 +65,43 @@ def _subject_pairs(subject: str) -> tuple[str | None, str]:
     return None, text
 
 
+def open_restrictions(session: Session) -> dict[str, set[str]]:
+    """Identity values under an open restriction, each with its identity kinds (few: one per request)."""
+    rows = session.execute(select(RestrictionIdentity.kind, RestrictionIdentity.value)
+                           .join(Restriction, Restriction.id == RestrictionIdentity.restriction_id)
+                           .where(Restriction.lifted_at.is_(None)))
+    index: dict[str, set[str]] = {}
+    for kind, value in rows:
+        index.setdefault(value, set()).add(kind)
+    return index
+
+
+def _matches(subject: str, index: dict[str, set[str]]) -> bool:
+    kind, value = _subject_pairs(subject)
+    kinds = index.get(value) if value else None
+    if not kinds:
+        return False
+    if kind is None:
+        return True
+    if kind in CUSTOMER_KINDS:
+        return bool(kinds & set(CUSTOMER_KINDS))
+    return kind in kinds
+
+
 def is_restricted(session: Session, subject: str) -> bool:
     """Whether processing of ``subject`` (an email, ``kind:value``, or an identifier value) is restricted now."""
-    kind, value = _subject_pairs(subject)
-    if not value:
-        return False
-    query = (select(RestrictionIdentity.id)
-             .join(Restriction, Restriction.id == RestrictionIdentity.restriction_id)
-             .where(Restriction.lifted_at.is_(None), RestrictionIdentity.value == value))
-    if kind in CUSTOMER_KINDS:
-        query = query.where(RestrictionIdentity.kind.in_(CUSTOMER_KINDS))
-    elif kind is not None:
-        query = query.where(RestrictionIdentity.kind == kind)
-    return session.scalars(query.limit(1)).first() is not None
+    return _matches(subject, open_restrictions(session))
 
 
 class RestrictionRegister:
     """The register as the consent feature's permission check reads it (its ``RestrictionSource``)."""
 
     def restricted(self, session: Session, subjects: Collection[str], purpose: str) -> set[str]:
-        """Those of ``subjects`` restricted now: for every purpose but storage."""
+        """Those of ``subjects`` restricted now: for every purpose but storage (one query for any batch)."""
         if purpose_allowed_while_restricted(purpose):
             return set()
-        return {subject for subject in subjects if is_restricted(session, subject)}
+        index = open_restrictions(session)
+        return {subject for subject in subjects if _matches(subject, index)} if index else set()
 
 
 #: The register to pass as ``restrictions=`` to the permission check.
