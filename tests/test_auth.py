@@ -21,7 +21,9 @@ from charte.auth import (
     LoginLimits,
     MissingSecretKey,
     SessionSigner,
+    TokenCache,
     TokenExists,
+    TokenGrant,
     TooManyAttempts,
     UnknownRole,
     UnknownToken,
@@ -321,6 +323,56 @@ def test_authenticate_token_updates_last_use_and_refuses_revoked_unknown_and_mal
         auth.authenticate_token(session, clear)
     assert len(events(workspace, "api_token.revoked")) == 1
     assert events(workspace, "api_token.created")[0].actor == "system"
+
+
+class Ticker:
+    """A settable monotonic clock for the token cache."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_cache_remembers_live_tokens_for_its_lifetime_only(workspace: Workspace) -> None:
+    with transaction(workspace.sessions) as session:
+        _, clear = auth.create_token(session, "crm", ["consent:read"], created_by=None)
+        _, other = auth.create_token(session, "erp", [], created_by=None)
+    ticker = Ticker()
+    cache = TokenCache(workspace.sessions, ttl=5, monotonic=ticker)
+    grant = cache.authenticate(clear)
+    assert grant == TokenGrant(grant.id, "crm", clear.split("_")[1], ("consent:read",))
+    cache.authenticate(other)
+    with transaction(workspace.sessions) as session:  # revoked by another process (the CLI)
+        auth.revoke_token(session, "crm", actor="cli")
+    ticker.now += 4.9
+    assert cache.authenticate(clear).name == "crm"  # still trusted within its lifetime
+    ticker.now += 0.2
+    with pytest.raises(InvalidToken):
+        cache.authenticate(clear)  # asked the store again
+    with pytest.raises(InvalidToken):
+        cache.authenticate(clear)  # and a refused token is never remembered
+    with pytest.raises(InvalidToken):
+        cache.authenticate("Bearer " + other)
+    with transaction(workspace.sessions) as session:
+        auth.revoke_token(session, "erp", actor="admin:root")
+    cache.forget("erp")  # revoked through this process: refused at once
+    with pytest.raises(InvalidToken):
+        cache.authenticate(other)
+    with pytest.raises(ValueError, match="negative"):
+        TokenCache(workspace.sessions, ttl=-1)
+
+
+def test_token_cache_with_no_lifetime_asks_the_store_every_time(workspace: Workspace) -> None:
+    with transaction(workspace.sessions) as session:
+        _, clear = auth.create_token(session, "crm", [], created_by=None)
+    cache = TokenCache(workspace.sessions, ttl=0)
+    assert cache.authenticate(clear).name == "crm"
+    with transaction(workspace.sessions) as session:
+        auth.revoke_token(session, "crm", actor="cli")
+    with pytest.raises(InvalidToken):
+        cache.authenticate(clear)
 
 
 def test_token_names_and_scopes_are_checked(workspace: Workspace) -> None:

@@ -108,3 +108,14 @@ def test_broken_manifest_blocks_publication(workspace: Path) -> None:
     result = runner.invoke(app, ["policy", "publish", "--home", str(workspace)])
     assert result.exit_code == 1
     assert "[legal-basis-missing]" in result.output
+
+
+def test_tokens_are_created_and_revoked_from_the_command_line(workspace: Path) -> None:
+    home = ["--home", str(workspace)]
+    created = runner.invoke(app, ["admin", "create-token", "crm", "--scope", "consent:read", *home])
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(app, ["admin", "create-token", "crm", *home]).exit_code != 0  # the name is taken
+    revoked = runner.invoke(app, ["admin", "revoke-token", "crm", *home])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+    unknown = runner.invoke(app, ["admin", "revoke-token", "nobody", *home])
+    assert unknown.exit_code != 0 and "no token named 'nobody'" in unknown.output

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +16,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from charte.api import create_app
 from charte.api.headers import PUBLIC_CSP
 from charte.auth import create_token
-from charte.consent import parse_subject
+from charte.consent import Choice, Collection, CollectionMethod, Decision, Scope, parse_subject, record_choices
 from charte.consent.demo import seed_demo_consents
 from charte.consent.links import LinkSigner, unsubscribe_link
 from charte.store import transaction
 from charte.store.consent import ConsentEvent, ConsentNotice, ConsentSubject
 from charte.web.banner import SIZE_BUDGET
-from charte.workspace import Workspace
+from charte.workspace import Workspace, init_workspace
 from tests.consent_support import Clock
 from tests.web_support import csrf_token
 
@@ -213,7 +216,44 @@ def test_permission_checks_need_a_token_with_the_read_scope(client: TestClient, 
     assert contract.json()["allowed"] is True and contract.json()["reason"] == "contract"
     bad = client.get("/api/v1/permissions?subject=nobody&purpose=newsletter", headers=reader)
     assert bad.status_code == 422 and "not a subject" in bad.json()["detail"]
-    assert client.get("/api/v1/permissions?purpose=newsletter", headers=reader).status_code == 422
+    missing = client.get("/api/v1/permissions?purpose=newsletter", headers=reader)
+    assert missing.status_code == 422
+    assert [(e["loc"], e["type"]) for e in missing.json()["detail"]] == [(["query", "subject"], "missing")]
+    assert client.get("/api/v1/permissions", headers=reader).json()["detail"][1]["loc"] == ["query", "purpose"]
+    assert client.get("/api/v1/permissions").status_code == 401  # the token is checked first
+    bearer = reader["Authorization"].split(" ", 1)[1]
+    assert client.get(url, headers={"Authorization": f"bearer  {bearer}"}).status_code == 200
+    assert client.get(url, headers={"Authorization": f"Basic {bearer}"}).status_code == 401
+    # An answer about a person: no cache keeps it, nothing loads from it.
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_permission_checks_over_http_on_a_postgresql_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           postgres_url: str) -> None:
+    # On SQLite the check reads on the event loop; elsewhere it waits for the database in the thread pool.
+    for name in list(os.environ):
+        if name.startswith("CHARTE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CHARTE_DATABASE_URL", postgres_url)
+    workspace = Workspace(init_workspace(tmp_path / "ws"))
+    try:
+        with transaction(workspace.sessions) as session:
+            _, clear = create_token(session, "crm", ["consent:read"], created_by=None, actor="test")
+            record_choices(session, workspace.manifest, parse_subject("alice@example.org"),
+                           [Choice(Scope.purpose, "newsletter", Decision.given)],
+                           Collection(CollectionMethod.api, "test"))
+        reader = {"Authorization": f"Bearer {clear}"}
+        with TestClient(create_app(workspace)) as client:
+            for who, reason in (("alice@example.org", "consent_given"), ("bob@example.org", "consent_missing")):
+                answer = client.get(f"/api/v1/permissions?subject={who}&purpose=newsletter", headers=reader)
+                assert answer.status_code == 200 and answer.json()["reason"] == reason
+            batch = client.post("/api/v1/permissions", headers=reader, json={
+                "purpose": "newsletter", "subjects": ["alice@example.org", "bob@example.org"]})
+            assert [r["allowed"] for r in batch.json()["results"]] == [True, False]
+    finally:
+        workspace.dispose()
 
 
 def test_decisions_batches_links_and_proofs(client: TestClient, token: Callable[..., dict[str, str]],
@@ -265,6 +305,11 @@ def test_openapi_documents_the_consent_api(client: TestClient) -> None:
                  "/api/v1/consents/link", "/api/v1/consents/links", "/api/v1/consents/{subject}/proof"):
         assert path in paths, path
     assert "text/plain" in paths["/api/v1/consent"]["post"]["requestBody"]["content"]
+    check = paths["/api/v1/permissions"]["get"]  # read by hand, documented all the same
+    assert [(p["name"], p["in"], p["required"]) for p in check["parameters"]] == [
+        ("subject", "query", True), ("purpose", "query", True)]
+    assert check["security"] == [{"ApiToken": []}]
+    assert check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PermissionAnswer")
 
 
 # --- preferences and unsubscribe --------------------------------------------------------------------------

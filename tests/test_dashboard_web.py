@@ -332,7 +332,7 @@ def test_rows_are_counted_from_the_form(settings: Settings, tmp_path: Path, monk
     connection.close()
     with workspace.sessions() as session:
         breach = get_breach(session, 1)
-    workspace.engine.dispose()
+    workspace.dispose()
     assert breach.facts.subjects_count == customers == 321
     assert breach.facts.records_count == customers + invoices
     assert breach.facts.counts_method == "counted"

@@ -81,7 +81,7 @@ def rights_workspace(settings: Settings, smtp: tuple[str, Received], all_request
         _manifest_with_all_request_types(settings)
     ws = Workspace(settings_with_smtp(settings, smtp[0]))
     yield ws
-    ws.engine.dispose()
+    ws.dispose()
 
 
 @pytest.fixture
@@ -427,7 +427,7 @@ def test_intake_is_rate_limited_per_address_across_processes(settings: Settings,
             assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
             assert "Trop de demandes" in refused.text
     finally:
-        ws.engine.dispose()
+        ws.dispose()
 
 
 def test_every_mail_is_in_the_ledger_and_the_chain_verifies(rights_workspace: Workspace, subject: TestClient,

@@ -60,7 +60,7 @@ def ws(settings: Settings, smtp: tuple[str, Received]) -> Iterator[Workspace]:
         create_user(session, "dpo-user", PASSWORD, "dpo", actor="test")
         create_user(session, "auditor-user", PASSWORD, "auditor", actor="test")
     yield workspace
-    workspace.engine.dispose()
+    workspace.dispose()
 
 
 @pytest.fixture

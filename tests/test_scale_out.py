@@ -98,4 +98,4 @@ def test_two_workers_one_killed_every_request_completes_once(
         from charte import ledger
 
         assert ledger.verify(session).ok
-    workspace.engine.dispose()
+    workspace.dispose()

@@ -54,7 +54,7 @@ def test_healthz_says_unavailable_without_leaking_why(client: TestClient, worksp
     (workspace.settings.home / "charte.db").unlink()
     for suffix in ("-wal", "-shm"):
         (workspace.settings.home / f"charte.db{suffix}").unlink(missing_ok=True)
-    workspace.engine.dispose()
+    workspace.dispose()
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": False, "ledger_head_seq": None}
@@ -122,7 +122,7 @@ def test_policy_json_is_the_public_manifest_without_systems(settings: Settings) 
     assert "pharmacy_erp" in workspace.manifest.systems
     with TestClient(create_app(workspace)) as browser:
         response = browser.get("/api/v1/policy")
-    workspace.engine.dispose()
+    workspace.dispose()
     assert response.status_code == 200
     data = response.json()
     assert "systems" not in data
@@ -173,6 +173,11 @@ def test_security_headers(client: TestClient) -> None:
     assert "frame-ancestors 'none'" in admin.headers["content-security-policy"]
     assert admin.headers["cache-control"] == "no-store"
     assert client.get("/static/charte.css").headers["x-content-type-options"] == "nosniff"
+    api = client.get("/api/v1/policy")
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api.headers["cache-control"] == "no-store"
+    assert "referrer-policy" not in api.headers
 
 
 def test_app_refuses_to_start_without_a_secret_key(workspace: Workspace) -> None:

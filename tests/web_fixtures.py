@@ -40,7 +40,7 @@ def workspace(settings: Settings) -> Iterator[Workspace]:
     """The workspace, its engine disposed afterwards."""
     ws = Workspace(settings)
     yield ws
-    ws.engine.dispose()
+    ws.dispose()
 
 
 @pytest.fixture

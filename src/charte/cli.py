@@ -262,6 +262,23 @@ def admin_create_token(
     print(clear)
 
 
+@admin_app.command("revoke-token")
+def admin_revoke_token(
+    name: Annotated[str, typer.Argument(help="The token's name.")],
+    home: HomeOption = None,
+) -> None:
+    """Revoke an API token: running servers refuse it within CHARTE_TOKEN_CACHE_SECONDS (5 s by default)."""
+    from charte.auth import UnknownToken, revoke_token
+
+    workspace = _workspace(home)
+    try:
+        with transaction(workspace.sessions) as session:
+            token = revoke_token(session, name, actor="cli")
+    except UnknownToken as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"token {token.name!r} revoked", highlight=False)
+
+
 # --- breach register (issue 7) ---------------------------------------------------------------------------------
 
 

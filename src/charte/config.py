@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     session_max_age: int = Field(8 * 3600, description="Admin session lifetime in seconds.")
     login_max_failures: int = Field(5, description="Failed logins allowed per account and address per window.")
     login_window_seconds: int = Field(15 * 60)
+    token_cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="How long a server trusts an API token it has verified: a token revoked "
+                                       "elsewhere (CLI, another server) is refused at most this much later; "
+                                       "0 checks the store on every request.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
     smtp_url: SecretStr | None = Field(
         None, description="Outgoing mail: smtp://user:password@host:587?starttls=true or smtps://host:465; "

@@ -108,7 +108,7 @@ def prepare_demo(folder: Path) -> PreparedDemo:
         else:
             create_user(session, DEMO_USER, password, "dpo", actor="demo")
     seed_activity(workspace)
-    workspace.engine.dispose()
+    workspace.dispose()
     return PreparedDemo(settings, DEMO_USER, password)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charte.config import Settings
 from charte.manifest import Manifest, load_manifest
-from charte.store import ensure_ready, make_engine, migrate, session_factory
+from charte.store import ensure_ready, make_engine, make_read_engine, migrate, session_factory
 
 
 class WorkspaceError(Exception):
@@ -51,6 +51,20 @@ class Workspace:
     def sessions(self) -> sessionmaker[Session]:
         """Session factory bound to the store."""
         return session_factory(self.engine)
+
+    @cached_property
+    def reader(self) -> Engine:
+        """An engine for reads that take no write lock (permission checks, the banner's sync)."""
+        if self.engine.dialect.name != "sqlite":
+            return self.engine  # reads take no write lock there: one pool is enough
+        return make_read_engine(self.settings.store_url)
+
+    def dispose(self) -> None:
+        """Close every pooled connection of the store's engines."""
+        self.engine.dispose()
+        reader = self.__dict__.get("reader")
+        if reader is not None and reader is not self.engine:
+            reader.dispose()
 
     def ready(self) -> Workspace:
         """Fail early with a clear message if the store is not migrated."""

@@ -18,6 +18,7 @@ from charte.api.deps import (
     client_address,
     current_principal,
     get_signer,
+    get_token_cache,
     get_workspace,
     require_role,
 )
@@ -227,11 +228,12 @@ def add_token(request: Request, name: str = Form(...), scopes: str = Form(""),
 
 @router.post("/tokens/revoke")
 def remove_token(request: Request, name: str = Form(...), principal: Principal = Depends(admin_only)) -> Response:
-    """Revoke an API token: clients using it get 401 from now on."""
+    """Revoke an API token: clients get 401 from now on here, within ``token_cache_seconds`` on other servers."""
     try:
         with transaction(get_workspace(request).sessions) as session:
             token = revoke_token(session, name, actor=_actor(principal))
     except UnknownToken as exc:
         raise HTTPException(404, str(exc)) from None
+    get_token_cache(request).forget(token.name)
     _, lang_param = admin_language(request)
     return RedirectResponse(with_query("/admin/tokens", revoked=token.name, lang=lang_param), status_code=303)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import Request
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from charte.api.deps import client_address, get_manifest, get_workspace
@@ -14,6 +13,7 @@ from charte.consent.links import LinkSigner
 from charte.consent.request_meta import RequestMeta, minimise_request
 from charte.ledger import utcnow
 from charte.store import session_factory
+from charte.store.hot_reads import ThreadConnections
 from charte.web.banner import BannerAsset, build_banner
 
 
@@ -42,23 +42,21 @@ def link_signer(request: Request) -> LinkSigner:
 
 
 def read_sessions(request: Request) -> sessionmaker[Session]:
-    """Sessions for reads that take no write lock: the permission check and the banner's sync.
-
-    The store's own sessions start every transaction with ``BEGIN IMMEDIATE`` on SQLite, so that writers queue
-    instead of failing; a read needs no lock in WAL mode, and taking one would queue every check behind every
-    write. On other databases the store's sessions are already fine.
-    """
+    """Sessions for reads that take no write lock: the permission check and the banner's sync."""
     factory: sessionmaker[Session] | None = getattr(request.app.state, "consent_reads", None)
     if factory is None:
-        workspace = get_workspace(request)
-        url = workspace.settings.store_url
-        if url.startswith("sqlite"):
-            # pysqlite opens no transaction for a SELECT: each query reads the latest committed state.
-            factory = session_factory(create_engine(url, connect_args={"timeout": 30}))
-        else:
-            factory = workspace.sessions
+        factory = session_factory(get_workspace(request).reader)
         request.app.state.consent_reads = factory
     return factory
+
+
+def hot_connections(request: Request) -> ThreadConnections:
+    """Long-lived read connections of the app, one per thread, for the permission check."""
+    connections: ThreadConnections | None = getattr(request.app.state, "hot_connections", None)
+    if connections is None:
+        connections = ThreadConnections(get_workspace(request).reader)
+        request.app.state.hot_connections = connections
+    return connections
 
 
 def request_meta(request: Request) -> RequestMeta:

@@ -9,10 +9,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from charte.auth import InvalidSession, InvalidToken, SessionSigner, active_user, authenticate_token, csrf_matches
+from charte.auth import InvalidSession, InvalidToken, SessionSigner, TokenCache, TokenGrant, active_user, csrf_matches
 from charte.manifest import Manifest
-from charte.store import transaction
-from charte.store.models import ApiToken
 from charte.web.i18n import UI_LANGUAGES, negotiate_language
 from charte.workspace import Workspace
 
@@ -54,6 +52,31 @@ def get_signer(request: Request) -> SessionSigner:
     """The session signer built at startup from the secret key."""
     signer: SessionSigner = request.app.state.signer
     return signer
+
+
+def get_token_cache(request: Request) -> TokenCache:
+    """The app's cache of verified API tokens."""
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's ``Authorization: Bearer …`` credentials, read as FastAPI's HTTPBearer reads them."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())
+
+
+def authenticate_bearer(request: Request, credentials: HTTPAuthorizationCredentials | None) -> TokenGrant:
+    """The grant of the request's bearer token; HTTP 401 when it is missing, unknown or revoked."""
+    if credentials is None:
+        raise HTTPException(401, "an API token is required", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return get_token_cache(request).authenticate(credentials.credentials)
+    except InvalidToken:
+        raise HTTPException(401, "invalid API token",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
 
 
 def client_address(request: Request) -> str:
@@ -118,19 +141,12 @@ def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
 _bearer = HTTPBearer(auto_error=False, scheme_name="ApiToken", description="An API token: `chrt_<prefix>_<secret>`.")
 
 
-def require_token(*scopes: str) -> Callable[..., ApiToken]:
+def require_token(*scopes: str) -> Callable[..., TokenGrant]:
     """A dependency admitting machine clients whose bearer token is live and has all ``scopes``."""
 
     def dependency(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> ApiToken:
-        if credentials is None:
-            raise HTTPException(401, "an API token is required", headers={"WWW-Authenticate": "Bearer"})
-        with transaction(get_workspace(request).sessions) as session:
-            try:
-                token = authenticate_token(session, credentials.credentials)
-            except InvalidToken:
-                raise HTTPException(401, "invalid API token",
-                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+                   credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> TokenGrant:
+        token = authenticate_bearer(request, credentials)
         missing = sorted(set(scopes) - set(token.scopes))
         if missing:
             challenge = f'Bearer error="insufficient_scope" scope="{" ".join(scopes)}"'

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from charte.api.deps import require_token
-from charte.store.models import ApiToken
+from charte.auth import TokenGrant
 
 router = APIRouter(prefix="/api/v1", tags=["integration"])
 
@@ -20,6 +20,6 @@ class WhoAmI(BaseModel):
 
 
 @router.get("/whoami", response_model=WhoAmI, summary="The API token making this call")
-def whoami(token: ApiToken = Depends(require_token())) -> WhoAmI:
+def whoami(token: TokenGrant = Depends(require_token())) -> WhoAmI:
     """The token's name, public prefix and scopes: a way for a client to check its configuration."""
     return WhoAmI(name=token.name, prefix=token.prefix, scopes=list(token.scopes))

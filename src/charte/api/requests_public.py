@@ -12,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from charte.api.deps import client_address, get_manifest, get_workspace
+from charte.api.deps import authenticate_bearer, client_address, get_manifest, get_workspace
 from charte.api.headers import csp_allowing_styles_of
 from charte.api.public import visitor_language
 from charte.api.rights_support import (
@@ -30,7 +30,7 @@ from charte.api.rights_support import (
     subject_session,
 )
 from charte.api.views import render
-from charte.auth import InvalidToken, authenticate_token, csrf_matches
+from charte.auth import csrf_matches
 from charte.manifest import Manifest, tr
 from charte.render.formatting import format_date
 from charte.rights import (
@@ -498,16 +498,10 @@ def create_request(body: RequestIn, request: Request, background: BackgroundTask
     """Record a request and mail the subject a code and a link to confirm it (the deadline waits for them)."""
     verified_by = None
     if body.verified_by is not None:
-        if credentials is None:
-            raise HTTPException(401, "verified_by needs an API token", headers={"WWW-Authenticate": "Bearer"})
-        with transaction(get_workspace(request).sessions) as session:
-            try:
-                token = authenticate_token(session, credentials.credentials)
-            except InvalidToken:
-                raise HTTPException(401, "invalid API token") from None
-            if "requests:write" not in token.scopes:
-                raise HTTPException(403, "verified_by needs the scope requests:write")
-            verified_by = f"{token.name}:{body.verified_by}"
+        token = authenticate_bearer(request, credentials)
+        if "requests:write" not in token.scopes:
+            raise HTTPException(403, "verified_by needs the scope requests:write")
+        verified_by = f"{token.name}:{body.verified_by}"
     submission = Submission(body.type, email=body.email, identifiers=body.identifiers, details=body.details,
                             purposes=body.purposes, language=body.language, channel="api")
     try:

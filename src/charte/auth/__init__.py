@@ -18,7 +18,9 @@ from charte.auth.sessions import (
 )
 from charte.auth.tokens import (
     InvalidToken,
+    TokenCache,
     TokenExists,
+    TokenGrant,
     UnknownToken,
     authenticate_token,
     create_token,
@@ -55,7 +57,9 @@ __all__ = [
     "Role",
     "SessionData",
     "SessionSigner",
+    "TokenCache",
     "TokenExists",
+    "TokenGrant",
     "TooManyAttempts",
     "UnknownRole",
     "UnknownToken",

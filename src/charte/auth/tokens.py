@@ -6,14 +6,18 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from charte.ledger import append, utcnow
 from charte.ledger.chain import Clock
+from charte.store import transaction
 from charte.store.models import AdminUser, ApiToken
 
 TOKEN_KIND = "chrt"  # noqa: S105 - a public marker that lets secret scanners spot leaked tokens
@@ -102,3 +106,57 @@ def revoke_token(session: Session, name: str, *, actor: str, clock: Clock = utcn
 def list_tokens(session: Session) -> list[ApiToken]:
     """Every token, newest first (digests included; never show them)."""
     return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a verified token is and allows, detached from any session."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+
+
+class TokenCache:
+    """Verified tokens remembered for ``ttl`` seconds, so a busy integration costs no store trip per request.
+
+    A token revoked elsewhere (the CLI, another server) is refused here at most ``ttl`` seconds later; one revoked
+    through this process is forgotten at once (:meth:`forget`). Unknown and revoked tokens are never remembered,
+    so the cache holds at most one entry per live token. ``ttl=0`` asks the store every time.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = 5.0, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if ttl < 0:
+            raise ValueError("the token cache lifetime cannot be negative")
+        self._sessions = sessions
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._entries: dict[str, tuple[float, TokenGrant]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, token: str) -> TokenGrant:
+        """The grant of the live token ``token``; else raise :class:`InvalidToken`."""
+        if not _TOKEN.match(token):
+            raise InvalidToken("invalid API token")
+        hashed = digest(token)
+        now = self._monotonic()
+        entry = self._entries.get(hashed)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        with transaction(self._sessions) as session:
+            found = authenticate_token(session, token)
+            grant = TokenGrant(found.id, found.name, found.prefix, tuple(found.scopes))
+        if self._ttl:
+            with self._lock:
+                self._entries[hashed] = (now + self._ttl, grant)
+        return grant
+
+    def forget(self, name: str | None = None) -> None:
+        """Drop the token called ``name`` (every token when None): its next use asks the store again."""
+        with self._lock:
+            if name is None:
+                self._entries.clear()
+            else:
+                self._entries = {h: e for h, e in self._entries.items() if e[1].name != name}

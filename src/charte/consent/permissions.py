@@ -6,14 +6,13 @@ newsletter send of 100,000 addresses costs a few indexed queries, not one per pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
-from sqlalchemy.orm import Session
 
 from charte.consent.restriction import NO_RESTRICTIONS, RestrictionSource
 from charte.consent.state import consent_expiry
@@ -21,7 +20,9 @@ from charte.consent.subjects import InvalidSubject, SubjectKey, matching, normal
 from charte.consent.vocabulary import Decision, Scope, as_utc
 from charte.ledger.chain import Clock, utcnow
 from charte.manifest import Manifest, Purpose
+from charte.store import Reader
 from charte.store.consent import ConsentState, ConsentSubject
+from charte.store.hot_reads import HotRead, driver_instant
 
 #: Bases that need no consent and allow no objection: processing follows from the basis itself.
 _SELF_SUFFICIENT = frozenset({"contract", "legal_obligation", "vital_interests"})
@@ -126,46 +127,69 @@ def _decisions_query(purpose: str, categories: tuple[str, ...]) -> Select[Any]:
     states = ConsentState.__table__
     relevant = and_(states.c.scope == Scope.purpose.value, states.c.key == purpose)
     if categories:
-        relevant = or_(relevant, and_(states.c.scope == Scope.category.value, states.c.key.in_(list(categories))))
+        # Written out rather than IN (...): a purpose has one or two categories, and the text stays final.
+        chosen = or_(*(states.c.key == category for category in categories))
+        relevant = or_(relevant, and_(states.c.scope == Scope.category.value, chosen))
     # A visitor linked to an identified subject answers with that subject's decisions.
     joined = subjects.join(states, states.c.subject_id == func.coalesce(subjects.c.linked_to, subjects.c.id))
     return (select(subjects.c.key, states.c.scope, states.c.key, states.c.decision, states.c.decided_at,
                    states.c.event_id).select_from(joined).where(relevant))
 
 
-def _newest_by_subject(session: Session, keys: Sequence[str], purpose: str,
+@lru_cache(maxsize=256)
+def _one_subject_query(purpose: str, categories: tuple[str, ...]) -> HotRead:
+    # The single check is the hot path: compiled once per purpose and run straight on the driver.
+    return HotRead(_decisions_query(purpose, categories).where(ConsentSubject.__table__.c.key == bindparam("one_key")))
+
+
+def _newest_by_subject(reader: Reader, keys: Sequence[str], purpose: str,
                        categories: Sequence[str]) -> dict[str, _Decided]:
-    query = _decisions_query(purpose, tuple(categories))
-    key_column = ConsentSubject.__table__.c.key
-    conditions = [key_column == bindparam("one_key", keys[0])] if len(keys) == 1 else \
-        matching(session, key_column, keys)
+    batches: Iterable[Iterable[Any]]
+    if len(keys) == 1:
+        batches = [_one_subject_query(purpose, tuple(categories)).rows(reader, {"one_key": keys[0]})]
+    else:
+        query = _decisions_query(purpose, tuple(categories))
+        batches = (reader.execute(query.where(condition))
+                   for condition in matching(reader, ConsentSubject.__table__.c.key, keys))
     newest: dict[str, _Decided] = {}
-    for condition in conditions:
-        for key, scope, name, decision, decided_at, event_id in session.execute(query.where(condition)).all():
-            at = as_utc(decided_at)
+    for rows in batches:
+        for key, scope, name, decision, decided_at, event_id in rows:
+            at = driver_instant(decided_at)
             held = newest.get(key)
             if held is None or (at, event_id) > (held[3], held[4]):
                 newest[key] = (scope, name, decision, at, event_id)
     return newest
 
 
-def check_permissions(session: Session, manifest: Manifest, subjects: Sequence[str], purpose: str, *,
+def check_permissions(reader: Reader, manifest: Manifest, subjects: Sequence[str], purpose: str, *,
                       clock: Clock = utcnow, restrictions: RestrictionSource = NO_RESTRICTIONS) -> list[Permission]:
     """One answer per subject, in the order given; an unparsable subject is denied with ``subject_invalid``."""
-    declared = manifest.purposes.get(purpose)
-    if declared is None:
-        return [Permission(s, purpose, False, PermissionReason.purpose_unknown) for s in subjects]
     keys: list[str | None] = []
     for text in subjects:
         try:
             keys.append(normalise_subject(text))
         except InvalidSubject:
             keys.append(None)
+    return _answers(reader, manifest, subjects, keys, purpose, clock, restrictions)
+
+
+def check_permission(reader: Reader, manifest: Manifest, subject: str | SubjectKey, purpose: str, *,
+                     clock: Clock = utcnow, restrictions: RestrictionSource = NO_RESTRICTIONS) -> Permission:
+    """Whether ``subject`` may be processed for ``purpose`` now; raises InvalidSubject for an unreadable subject."""
+    text = str(subject) if isinstance(subject, SubjectKey) else subject
+    return _answers(reader, manifest, [text], [normalise_subject(text)], purpose, clock, restrictions)[0]
+
+
+def _answers(reader: Reader, manifest: Manifest, subjects: Sequence[str], keys: Sequence[str | None], purpose: str,
+             clock: Clock, restrictions: RestrictionSource) -> list[Permission]:
+    declared = manifest.purposes.get(purpose)
+    if declared is None:
+        return [Permission(s, purpose, False, PermissionReason.purpose_unknown) for s in subjects]
     valid = unique(k for k in keys if k is not None)
-    restricted = restrictions.restricted(session, valid, purpose) if valid else set()
+    restricted = restrictions.restricted(reader, valid, purpose) if valid else set()
     newest: dict[str, _Decided] = {}
     if _without_state(declared) is None and valid:
-        newest = _newest_by_subject(session, valid, purpose, purpose_categories(manifest, purpose))
+        newest = _newest_by_subject(reader, valid, purpose, purpose_categories(manifest, purpose))
     now = as_utc(clock())
     basis = declared.legal_basis
     answers = []
@@ -175,11 +199,3 @@ def check_permissions(session: Session, manifest: Manifest, subjects: Sequence[s
         else:
             answers.append(_answer(text, manifest, declared, key in restricted, newest.get(key), now))
     return answers
-
-
-def check_permission(session: Session, manifest: Manifest, subject: str | SubjectKey, purpose: str, *,
-                     clock: Clock = utcnow, restrictions: RestrictionSource = NO_RESTRICTIONS) -> Permission:
-    """Whether ``subject`` may be processed for ``purpose`` now; raises InvalidSubject for an unreadable subject."""
-    text = str(subject) if isinstance(subject, SubjectKey) else subject
-    normalise_subject(text)
-    return check_permissions(session, manifest, [text], purpose, clock=clock, restrictions=restrictions)[0]

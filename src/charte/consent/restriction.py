@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from charte.store import Reader
 
 
 class RestrictionSource(Protocol):
     """Tells which subjects have processing restricted (Art. 18) for a purpose."""
 
-    def restricted(self, session: Session, subjects: Collection[str], purpose: str) -> set[str]:
+    def restricted(self, reader: Reader, subjects: Collection[str], purpose: str) -> set[str]:
         """Those of ``subjects`` (keys ``email:…``, ``customer:…``, ``visitor:…``) restricted for ``purpose``."""
         ...
 
@@ -24,7 +24,7 @@ class RestrictionSource(Protocol):
 class NoRestrictionRegister:
     """The default source: no restriction register exists yet, so no restriction is ever in force."""
 
-    def restricted(self, session: Session, subjects: Collection[str], purpose: str) -> set[str]:
+    def restricted(self, reader: Reader, subjects: Collection[str], purpose: str) -> set[str]:
         """Always the empty set."""
         return set()
 

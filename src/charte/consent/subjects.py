@@ -14,6 +14,7 @@ from sqlalchemy import ARRAY, ColumnElement, String, any_, bindparam, func, sele
 from sqlalchemy.orm import Session
 
 from charte.ledger.chain import Clock, utcnow
+from charte.store import Reader, dialect_name
 from charte.store.consent import ConsentSubject
 
 _K = TypeVar("_K")
@@ -140,13 +141,13 @@ def linked_visitors(session: Session, subject: ConsentSubject) -> list[ConsentSu
     return list(session.scalars(query))
 
 
-def matching(session: Session, column: ColumnElement[str], values: Sequence[str]) -> Iterator[ColumnElement[bool]]:
+def matching(reader: Reader, column: ColumnElement[str], values: Sequence[str]) -> Iterator[ColumnElement[bool]]:
     """Conditions ``column IN values`` for a long list: one bound array where the database has arrays.
 
     PostgreSQL takes the whole list as one array parameter and SQLite as one JSON text (``json_each``): no
     100,000 bound parameters to compile. Other databases get chunks of :data:`LOOKUP_CHUNK`.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = dialect_name(reader)
     if dialect == "postgresql":
         yield column == any_(bindparam("many_values", list(values), type_=ARRAY(String)))
     elif dialect == "sqlite":

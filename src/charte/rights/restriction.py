@@ -17,6 +17,8 @@ from charte.ledger import append
 from charte.ledger.chain import Clock
 from charte.rights.identity import Identity, InvalidIdentity, normalise_email, subject_ref
 from charte.rights.requests import as_utc, now_utc
+from charte.store import Reader
+from charte.store.hot_reads import HotRead
 from charte.store.rights import Restriction, RestrictionIdentity, RightsRequest
 
 #: The only processing a restriction leaves allowed.
@@ -65,11 +67,15 @@ def _subject_pairs(subject: str) -> tuple[str | None, str]:
     return None, text
 
 
-def open_restrictions(session: Session) -> dict[str, set[str]]:
+#: Read by every permission check, hence a hot read.
+_OPEN_RESTRICTIONS = HotRead(select(RestrictionIdentity.kind, RestrictionIdentity.value)
+                             .join(Restriction, Restriction.id == RestrictionIdentity.restriction_id)
+                             .where(Restriction.lifted_at.is_(None)))
+
+
+def open_restrictions(reader: Reader) -> dict[str, set[str]]:
     """Identity values under an open restriction, each with its identity kinds (few: one per request)."""
-    rows = session.execute(select(RestrictionIdentity.kind, RestrictionIdentity.value)
-                           .join(Restriction, Restriction.id == RestrictionIdentity.restriction_id)
-                           .where(Restriction.lifted_at.is_(None)))
+    rows = _OPEN_RESTRICTIONS.rows(reader)
     index: dict[str, set[str]] = {}
     for kind, value in rows:
         index.setdefault(value, set()).add(kind)
@@ -96,11 +102,11 @@ def is_restricted(session: Session, subject: str) -> bool:
 class RestrictionRegister:
     """The register as the consent feature's permission check reads it (its ``RestrictionSource``)."""
 
-    def restricted(self, session: Session, subjects: Collection[str], purpose: str) -> set[str]:
+    def restricted(self, reader: Reader, subjects: Collection[str], purpose: str) -> set[str]:
         """Those of ``subjects`` restricted now: for every purpose but storage (one query for any batch)."""
         if purpose_allowed_while_restricted(purpose):
             return set()
-        index = open_restrictions(session)
+        index = open_restrictions(reader)
         return {subject for subject in subjects if _matches(subject, index)} if index else set()
 
 

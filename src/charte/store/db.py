@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -44,6 +44,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def make_read_engine(url: str) -> Engine:
+    """An engine for reads that take no lock: every statement sees the latest committed state.
+
+    The store's own engine starts every SQLite transaction with ``BEGIN IMMEDIATE`` so that writers queue
+    instead of failing; a read needs no lock in WAL mode, and taking one would queue every read behind every
+    write. pysqlite opens no transaction for a SELECT. Other databases get an ordinary engine.
+    """
+    if url.startswith("sqlite"):
+        # As many connections as the server's thread pool has threads (AnyIO's default is 40): opening one
+        # costs more than the read, and each keeps its prepared statements.
+        return create_engine(url, connect_args={"timeout": 30}, pool_size=40, max_overflow=0, pool_timeout=30)
+    return make_engine(url)
+
+
+#: Anything a read can run on: an ORM session, or a bare connection on hot paths.
+Reader = Session | Connection
+
+
+def dialect_name(reader: Reader) -> str:
+    """The database kind (``sqlite``, ``postgresql``, ``mysql``...) behind ``reader``."""
+    if isinstance(reader, Connection):
+        return reader.dialect.name
+    return reader.get_bind().dialect.name
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

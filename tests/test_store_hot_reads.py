@@ -1,0 +1,109 @@
+"""Hot reads: Core statements run straight on the driver, on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from charte.store import make_engine, make_read_engine, session_factory
+from charte.store.hot_reads import HotRead, ThreadConnections, driver_instant
+
+META = MetaData()
+PEOPLE = Table("hot_people", META, Column("id", Integer, primary_key=True), Column("email", String(100)),
+               Column("kind", String(20)), Column("seen_at", DateTime))
+SEEN = datetime(2026, 11, 26, 16, 0, 0, 123456)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def engine(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Engine]:
+    """A table of three people on each database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/hot.db"
+    else:
+        url = request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mariadb_url")
+    engine = make_engine(url)
+    META.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(PEOPLE.insert(), [{"id": 1, "email": "a@example.org", "kind": "customer", "seen_at": SEEN},
+                                       {"id": 2, "email": "b@example.org", "kind": "prospect", "seen_at": SEEN},
+                                       {"id": 3, "email": "c@example.org", "kind": "customer", "seen_at": None}])
+    yield engine
+    engine.dispose()
+
+
+def test_a_hot_read_binds_constants_and_parameters_like_sqlalchemy(engine: Engine) -> None:
+    statement = (select(PEOPLE.c.id, PEOPLE.c.seen_at)
+                 .where(PEOPLE.c.kind == "customer", PEOPLE.c.email == bindparam("email")).order_by(PEOPLE.c.id))
+    read = HotRead(statement)
+    with engine.connect() as conn:
+        expected = [tuple(row) for row in conn.execute(statement, {"email": "a@example.org"})]
+        rows = read.rows(conn, {"email": "a@example.org"})
+        assert [r[0] for r in rows] == [r[0] for r in expected] == [1]
+        assert driver_instant(rows[0][1]) == expected[0][1].replace(tzinfo=UTC)  # MariaDB keeps no microseconds
+        assert read.rows(conn, {"email": "b@example.org"}) == []  # a prospect: the constant is bound too
+    with session_factory(engine)() as session:
+        assert [r[0] for r in read.rows(session, {"email": "a@example.org"})] == [1]
+
+
+def test_a_hot_read_refuses_list_valued_in_parameters(engine: Engine) -> None:
+    read = HotRead(select(PEOPLE.c.id).where(PEOPLE.c.kind.in_(["customer", "prospect"])))
+    with engine.connect() as conn, pytest.raises(TypeError, match="IN parameters"):
+        read.rows(conn)
+
+
+def test_a_missing_parameter_is_an_error_not_a_null(engine: Engine) -> None:
+    read = HotRead(select(PEOPLE.c.id).where(PEOPLE.c.email == bindparam("email")))
+    with engine.connect() as conn, pytest.raises(Exception, match="email"):
+        read.rows(conn, {})
+
+
+def test_driver_instants_are_aware_utc() -> None:
+    assert driver_instant("2026-11-26 16:00:00.123456") == SEEN.replace(tzinfo=UTC)
+    assert driver_instant(SEEN) == SEEN.replace(tzinfo=UTC)
+    paris = datetime.fromisoformat("2026-11-26T17:00:00.123456+01:00")
+    assert driver_instant(paris) == SEEN.replace(tzinfo=UTC)
+
+
+def test_thread_connections_keep_one_autocommit_connection_per_thread(engine: Engine) -> None:
+    connections = ThreadConnections(engine)
+    first = connections.get()
+    assert connections.get() is first
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(connections.get()))
+    worker.start()
+    worker.join()
+    assert seen and seen[0] is not first
+    read = HotRead(select(PEOPLE.c.email).where(PEOPLE.c.id == bindparam("id")))
+    assert read.rows(first, {"id": 2}) == [("b@example.org",)]
+    with engine.begin() as conn:  # a write elsewhere is seen at once: no transaction is left open
+        conn.execute(PEOPLE.update().where(PEOPLE.c.id == 2).values(email="new@example.org"))
+    assert read.rows(first, {"id": 2}) == [("new@example.org",)]
+    connections.discard()
+    assert first.closed and connections.get() is not first
+    connections.close()
+
+
+def test_the_read_engine_takes_no_write_lock(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/lock.db"
+    writer = make_engine(url)
+    META.create_all(writer)
+    reader = make_read_engine(url)
+    try:
+        with writer.begin() as conn:  # BEGIN IMMEDIATE: the write lock is held while reading below
+            conn.execute(PEOPLE.insert().values(id=9, email="z@example.org", kind="customer"))
+            with reader.connect() as other:
+                assert HotRead(select(PEOPLE.c.id)).rows(other) == []  # not committed yet, and no wait
+    finally:
+        reader.dispose()
+        writer.dispose()
+
+
+def test_driver_errors_come_back_as_sqlalchemy_errors(engine: Engine) -> None:
+    absent = Table("hot_absent", MetaData(), Column("id", Integer))
+    with engine.connect() as conn, pytest.raises((OperationalError, ProgrammingError), match="hot_absent"):
+        HotRead(select(absent.c.id)).rows(conn)
