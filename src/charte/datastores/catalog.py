@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -80,7 +81,7 @@ class ConnectedSystem:
         """The pooled engine of this system."""
         return engine_for(self.url)
 
-    @property
+    @cached_property
     def display_url(self) -> str:
         """The URL without its password."""
         return display_url(self.url)

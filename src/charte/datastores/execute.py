@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +54,7 @@ from charte.datastores.strategies import UnusableStrategy, needs_keyring
 from charte.ledger import utcnow
 from charte.ledger.chain import Clock
 from charte.manifest.models import Manifest
+from charte.store.hot_reads import Channel, driver_transaction
 
 SystemDone = Callable[[SystemReport], None]
 
@@ -143,7 +143,7 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
     catalog = system.catalog
     plan = catalog.plan(forms)
     trace: list[Statement] | None = [] if dry_run else None
-    with system.engine.connect() as conn, conn.begin():
+    with driver_transaction(system.engine, write=False) as conn:
         found = traverse(conn, catalog, plan, forms, request_type, trace=trace)
     portable_only = request_type == "portability"
     for name in plan.collections:
@@ -156,7 +156,8 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
         if not dry_run:
             report.fields = [FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
                              for f in shown]
-            report.rows = [{f: rows.get(row, f) for f in shown} for row in rows.rows]
+            positions = [(f, rows.index[f]) for f in shown]
+            report.rows = [{f: row[at] for f, at in positions} for row in rows.rows]
         outcome.collections.append(report)
     if trace is not None:
         outcome.statements = trace
@@ -165,7 +166,7 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
            request_id=request_id, actor=actor, clock=clock)
 
 
-def _plan(request_type: RequestType, conn: Connection, system: ConnectedSystem, found: dict[str, Found],
+def _plan(request_type: RequestType, conn: Channel, system: ConnectedSystem, found: dict[str, Found],
           forms: dict[str, list[str]], *, manifest: Manifest, changes: dict[str, Any],
           keyring: Keyring | None) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
     catalog = system.catalog
@@ -194,10 +195,9 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
         return
     resumed = entry is not None
     trace: list[Statement] | None = [] if dry_run else None
-    conn = system.engine.connect().execution_options(charte_write=True)
     prepared = committing = False
     try:
-        with conn.begin() as transaction:
+        with driver_transaction(system.engine, commit=not dry_run) as conn:
             if entry is not None and entry.plan is not None:
                 operations = [Operation.from_json(op) for op in entry.plan["operations"]]
                 outcome.restore(entry.report)
@@ -212,11 +212,7 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
                             clock=clock)
                     prepared = True
             apply(conn, catalog, operations, trace=trace)
-            if dry_run:
-                transaction.rollback()
-            else:
-                committing = True
-                transaction.commit()
+            committing = not dry_run
     except (SQLAlchemyError, StatementFailed):
         if prepared and not committing:
             # Refused before the commit, so rolled back: nothing of the plan happened; the next run plans afresh.
@@ -224,8 +220,6 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
             # kept, and the next run applies them again (which changes nothing if they are).
             discard(store, request_id, system.key)
         raise
-    finally:
-        conn.close()
     if trace is not None:
         outcome.statements = trace
         return

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection
-
 from charte.anonymise import CannotGeneralise, Keyring, MaskingStrategy
 from charte.datastores.annotations import Collection, DataField, Erasure, LegalHold
 from charte.datastores.catalog import Catalog
@@ -24,6 +22,7 @@ from charte.datastores.report import CollectionReport, Kept, RequestType, Statem
 from charte.datastores.sql import Dialected, Sql, fetch, fetch_many, render, run_all, run_many
 from charte.datastores.strategies import build_strategy
 from charte.manifest.models import Manifest, tr
+from charte.store.hot_reads import Channel
 
 #: Values per ``IN (...)`` list: below SQLite's historical 999-parameter limit, and a size every planner handles.
 CHUNK = 900
@@ -121,7 +120,7 @@ def needed_columns(catalog: Catalog, plan: TraversalPlan, name: str, request_typ
     return catalog.cached(("columns", id(plan), name, request_type), build)
 
 
-def sql_for(catalog: Catalog, conn: Connection) -> Dialected:
+def sql_for(catalog: Catalog, conn: Channel) -> Dialected:
     """The statement builder of this system's dialect (built once)."""
     dialect = conn.dialect
     return catalog.cached(("sql", dialect.name, dialect.paramstyle), lambda: Dialected(dialect))
@@ -151,7 +150,7 @@ def waves(plan: TraversalPlan) -> list[list[Step]]:
     return groups
 
 
-def traverse(conn: Connection, catalog: Catalog, plan: TraversalPlan, identity: Mapping[str, list[str]],
+def traverse(conn: Channel, catalog: Catalog, plan: TraversalPlan, identity: Mapping[str, list[str]],
              request_type: RequestType, *, lock: bool = False,
              trace: list[Statement] | None = None) -> dict[str, Found]:
     """The subject's rows in every reached collection: one batched query per collection, hop by hop."""
@@ -267,7 +266,7 @@ class ErasureContext:
 
 def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
                         deleting: Mapping[str, dict[Key, Sequence[Any]]],
-                        masking: Mapping[str, dict[Key, Sequence[Any]]], conn: Connection, parent: str,
+                        masking: Mapping[str, dict[Key, Sequence[Any]]], conn: Channel, parent: str,
                         ctx: ErasureContext) -> dict[Key, str]:
     """Rows of ``parent`` that rows staying in the database still reference, with who references them."""
     protected: dict[Key, str] = {}
@@ -319,7 +318,7 @@ def _nulls(ctx: ErasureContext, name: str, collection: Collection, field_name: s
     return strategy is not None and strategy.constant and strategy.constant_value() is None
 
 
-def plan_erasure(conn: Connection, catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
+def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
                  ctx: ErasureContext) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
     """Operations that erase the subject's rows, children before parents, legal holds untouched."""
     reports = {name: CollectionReport(name, found=len(found[name].rows)) for name in plan.collections}
@@ -482,7 +481,7 @@ def plan_restriction(catalog: Catalog, plan: TraversalPlan,
 # --- applying -------------------------------------------------------------------------------------------------
 
 
-def apply(conn: Connection, catalog: Catalog, operations: Sequence[Operation], *,
+def apply(conn: Channel, catalog: Catalog, operations: Sequence[Operation], *,
           trace: list[Statement] | None = None) -> None:
     """Run the operations in order inside the caller's transaction; with ``trace``, only render them."""
     builder = sql_for(catalog, conn)

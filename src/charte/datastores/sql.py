@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, literal
+from sqlalchemy import literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
+
+from charte.store.hot_reads import Channel, driver_of
 
 Params = Sequence[Any] | Mapping[str, Any]
 
@@ -35,7 +37,7 @@ class StatementFailed(RuntimeError):
 
 
 @contextmanager
-def _driver_errors(conn: Connection) -> Iterator[None]:
+def _driver_errors(conn: Channel) -> Iterator[None]:
     # Statements run on the raw driver, so its errors arrive unwrapped: give them one type callers can catch.
     try:
         yield
@@ -158,18 +160,29 @@ def _pipeline(driver: Any) -> Any:
     return pipeline() if Pipeline.is_supported() else None
 
 
-def fetch_many(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+def fetch_many(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
     """Run independent queries; on PostgreSQL they travel together (one round trip), elsewhere one by one."""
-    driver = conn.connection.dbapi_connection
+    driver = driver_of(conn)
     pipeline = _pipeline(driver) if len(batch) > 1 else None
     if pipeline is None:
-        return [fetch(conn, sql, values) for sql, values in batch]
+        # One cursor for the whole batch: this runs for every hop of every request.
+        cursor = driver.cursor()
+        try:
+            results = []
+            for sql, values in batch:
+                cursor.execute(sql.text, sql.params(values))
+                results.append([tuple(row) for row in cursor.fetchall()])
+            return results
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise StatementFailed(exc) from exc
+        finally:
+            cursor.close()
     cursors = []
     with _driver_errors(conn):
         try:
             with pipeline:
                 for sql, values in batch:
-                    cursor = driver.cursor()  # type: ignore[union-attr]
+                    cursor = driver.cursor()
                     cursor.execute(sql.text, sql.params(values))
                     cursors.append(cursor)
             return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
@@ -178,15 +191,15 @@ def fetch_many(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> 
                 cursor.close()
 
 
-def run_all(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> None:
+def run_all(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> None:
     """Run statements in order; on PostgreSQL they travel together (one round trip)."""
-    driver = conn.connection.dbapi_connection
+    driver = driver_of(conn)
     pipeline = _pipeline(driver) if len(batch) > 1 else None
     if pipeline is None:
         for sql, values in batch:
             run(conn, sql, values)
         return
-    cursor = driver.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor()
     with _driver_errors(conn):
         try:
             with pipeline:
@@ -196,9 +209,9 @@ def run_all(conn: Connection, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> Non
             cursor.close()
 
 
-def fetch(conn: Connection, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+def fetch(conn: Channel, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run a query on the connection's driver, inside its transaction."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_of(conn).cursor()
     with _driver_errors(conn):
         try:
             cursor.execute(sql.text, sql.params(values))
@@ -207,9 +220,9 @@ def fetch(conn: Connection, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, 
             cursor.close()
 
 
-def run(conn: Connection, sql: Sql, values: Sequence[Any]) -> None:
+def run(conn: Channel, sql: Sql, values: Sequence[Any]) -> None:
     """Run a statement on the connection's driver, inside its transaction."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_of(conn).cursor()
     with _driver_errors(conn):
         try:
             cursor.execute(sql.text, sql.params(values))
@@ -217,12 +230,12 @@ def run(conn: Connection, sql: Sql, values: Sequence[Any]) -> None:
             cursor.close()
 
 
-def run_many(conn: Connection, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+def run_many(conn: Channel, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
     """Run a statement once per row of values (the driver batches them)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_of(conn).cursor()
     with _driver_errors(conn):
         try:
-            cursor.executemany(sql.text, [sql.params(r) for r in rows])  # type: ignore[arg-type]
+            cursor.executemany(sql.text, [sql.params(r) for r in rows])
         finally:
             cursor.close()
 

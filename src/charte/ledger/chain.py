@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from charte.store.hot_reads import DriverConnection, HotStatement
 from charte.store.models import LedgerEvent, LedgerHead
 
 GENESIS = "0" * 64
@@ -38,27 +39,31 @@ def event_hash(*, seq: int, recorded_at: str, type: str, actor: str, subject: st
 
 _EVENTS = cast(Table, LedgerEvent.__table__)
 _HEAD = cast(Table, LedgerHead.__table__)
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+# Run straight on the driver: this runs on every regulated change and every data-subject request, where
+# SQLAlchemy's execution layer would cost more than the statements themselves.
+_LOCK_HEAD = HotStatement(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update())
+_EVENT_COLUMNS = ("seq", "recorded_at", "type", "actor", "subject", "payload", "prev_hash", "hash")
+_ADD_EVENT = HotStatement(insert(_EVENTS).values({name: bindparam(name) for name in _EVENT_COLUMNS}))
+_MOVE_HEAD = HotStatement(update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"),
+                                                                      hash=bindparam("new_hash")))
 
 
-def append_in(conn: Connection, type: str, payload: dict[str, Any], *, actor: str, subject: str | None = None,
-              clock: Clock = utcnow) -> dict[str, Any]:
+def append_in(conn: Connection | DriverConnection, type: str, payload: dict[str, Any], *, actor: str,
+              subject: str | None = None, clock: Clock = utcnow) -> dict[str, Any]:
     """Append one event in ``conn``'s transaction, after the locked head; return the stored columns."""
-    # Core statements: this runs on every regulated change, where ORM bookkeeping would cost more than the SQL.
-    head = conn.execute(_LOCK_HEAD).one()
+    [(head_seq, head_hash)] = _LOCK_HEAD.rows(conn)
     fields: dict[str, Any] = {
-        "seq": head.seq + 1,
+        "seq": head_seq + 1,
         "recorded_at": clock().astimezone(UTC).isoformat(timespec="microseconds"),
         "type": type,
         "actor": actor,
         "subject": subject,
         "payload": canonical_json(payload),
-        "prev_hash": head.hash,
+        "prev_hash": head_hash,
     }
     fields["hash"] = event_hash(**fields)
-    conn.execute(insert(_EVENTS), fields)
-    conn.execute(_MOVE_HEAD, {"new_seq": fields["seq"], "new_hash": fields["hash"]})
+    _ADD_EVENT.run(conn, fields)
+    _MOVE_HEAD.run(conn, {"new_seq": fields["seq"], "new_hash": fields["hash"]})
     return fields
 
 

@@ -1,19 +1,24 @@
-"""Reads on the hot path: a Core SELECT compiled once per database kind and run on the driver's own cursor.
+"""Statements on the hot path: Core statements compiled once per database kind and run on the driver's cursor.
 
 SQLAlchemy's execution layer (caching, result objects, type processing) costs several times a small indexed
-read. The permission check runs on every request of every integration, so its few statements skip that layer:
-they are still written as Core statements, compiled by SQLAlchemy for the connection's dialect, and bound the
-same way; only the execution is direct.
+statement. The permission check runs on every request of every integration, and the execution journal and the
+ledger on every data-subject request, so their statements skip that layer: they are still written as Core
+statements, compiled by SQLAlchemy for the connection's dialect and bound with the columns' own bind processing
+(JSON, timestamps); only the execution is direct. :func:`driver_transaction` gives such statements a transaction
+of their own on a pooled driver connection, without an SQLAlchemy ``Connection`` around it.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
@@ -22,55 +27,155 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from charte.store.db import Reader
 
 
-class HotRead:
-    """A SELECT run straight on the driver; parameters must be plain values the driver takes as they are.
+@dataclass(frozen=True)
+class DriverConnection:
+    """A pooled driver connection inside a transaction opened by :func:`driver_transaction`."""
 
-    Rows come back as the driver gives them: SQLite returns timestamps as text (see :func:`driver_instant`).
+    dbapi: Any
+    dialect: Dialect
+
+
+#: Where a statement can run straight on the driver: an SQLAlchemy connection or a driver transaction.
+Channel = Connection | DriverConnection
+
+
+def driver_of(channel: Channel) -> Any:
+    """The driver's own connection behind ``channel`` (in its current transaction)."""
+    return channel.dbapi if isinstance(channel, DriverConnection) else channel.connection.dbapi_connection
+
+
+@contextmanager
+def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = True) -> Iterator[DriverConnection]:
+    """One transaction on a pooled driver connection: committed at the end (unless ``commit`` is false, for dry
+    runs), rolled back on error; driver errors leave as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
+
+    On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` (writers queue instead of failing, as in the
+    store's engine) and a reading one with a plain ``BEGIN`` (one snapshot, no lock); elsewhere the driver opens
+    the transaction with the first statement. A connection the database dropped is thrown away, not pooled again.
+    """
+    raw = engine.raw_connection()
+    dialect = engine.dialect
+    error = dialect.loaded_dbapi.Error
+    try:
+        if dialect.name == "sqlite":
+            cursor = raw.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            finally:
+                cursor.close()
+        yield DriverConnection(raw, dialect)
+        if commit:
+            raw.commit()
+        else:
+            raw.rollback()
+    except BaseException as exc:
+        origin = exc if isinstance(exc, error) else getattr(exc, "orig", None) or exc.__cause__
+        if isinstance(origin, error) and dialect.is_disconnect(origin, raw.dbapi_connection, None):
+            raw.invalidate(origin)
+        else:
+            try:
+                raw.rollback()
+            except error:
+                raw.invalidate()
+        if isinstance(exc, error):
+            raise DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, exc, error, dialect=dialect) from exc
+        raise
+    finally:
+        raw.close()
+
+
+_Compiled = tuple[SQLCompiler, tuple[str, ...] | None, dict[str, Callable[[Any], Any]]]
+
+
+class HotStatement:
+    """A statement run straight on the driver, with its parameters bound as SQLAlchemy would bind them.
+
+    Rows come back as the driver gives them: SQLite returns timestamps and JSON as text (see
+    :func:`driver_instant` and :func:`driver_json`).
     """
 
     def __init__(self, statement: ClauseElement) -> None:
         self._statement = statement
-        self._compiled: dict[str, tuple[SQLCompiler, tuple[str, ...] | None]] = {}
+        self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _for(self, connection: Connection) -> tuple[SQLCompiler, tuple[str, ...] | None]:
-        dialect = connection.dialect
+    def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self._statement.compile(dialect=dialect)
             if not isinstance(compiled, SQLCompiler):
-                raise TypeError("a hot read must be a SELECT statement")
+                raise TypeError("a hot statement must be a SELECT, INSERT, UPDATE or DELETE")
             # The SQL text must be final, so the driver keeps it prepared: no list-valued IN parameters.
             if any(bind.expanding for bind in compiled.binds.values()):
-                raise TypeError("a hot read cannot take list-valued IN parameters: write the alternatives out")
+                raise TypeError("a hot statement cannot take list-valued IN parameters: write the alternatives out")
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            found = (compiled, order)
+            processors: dict[str, Callable[[Any], Any]] = {}
+            for bind, name in compiled.bind_names.items():
+                processor = bind.type.bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+            found = (compiled, order, processors)
             with self._lock:
                 self._compiled[dialect.name] = found
         return found
 
-    def rows(self, reader: Reader, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Every row of the statement with ``params`` bound."""
-        connection = reader.connection() if isinstance(reader, Session) else reader
-        compiled, order = self._for(connection)
+    def _bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[str, Any]:
+        compiled, order, processors = self._for(dialect)
         values = compiled.construct_params(dict(params) if params else None) or {}
-        bound: Any = [values[name] for name in order] if order is not None else values
-        cursor = connection.connection.cursor()
+        for name, processor in processors.items():
+            if name in values:
+                values[name] = processor(values[name])
+        return compiled.string, [values[name] for name in order] if order is not None else values
+
+    def _execute(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None,
+                 many: Sequence[Mapping[str, Any]] | None, fetch: bool) -> tuple[list[tuple[Any, ...]], int]:
+        channel = target.connection() if isinstance(target, Session) else target
+        dbapi, dialect = driver_of(channel), channel.dialect
+        cursor = dbapi.cursor()
+        sql = ""
+        bound: Any = None
         try:
-            cursor.execute(compiled.string, bound)
-            return [tuple(row) for row in cursor.fetchall()]
-        except connection.dialect.loaded_dbapi.Error as exc:
+            if many is None:
+                sql, bound = self._bound(dialect, params)
+                cursor.execute(sql, bound)
+            else:
+                pairs = [self._bound(dialect, one) for one in many]
+                sql, bound = pairs[0][0] if pairs else "", [b for _, b in pairs]
+                if pairs:
+                    cursor.executemany(sql, bound)
+            return ([tuple(row) for row in cursor.fetchall()] if fetch else []), cursor.rowcount
+        except dialect.loaded_dbapi.Error as exc:
             # The same exception types SQLAlchemy raises, so callers handle one family of errors.
-            raise DBAPIError.instance(compiled.string, bound, exc, connection.dialect.loaded_dbapi.Error,
-                                      dialect=connection.dialect) from exc
+            raise DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         finally:
             cursor.close()
+
+    def rows(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of the statement with ``params`` bound."""
+        return self._execute(target, params, None, True)[0]
+
+    def run(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None = None) -> int:
+        """Run a change with ``params`` bound; the number of rows it touched."""
+        return self._execute(target, params, None, False)[1]
+
+    def run_many(self, target: Reader | DriverConnection, params: Sequence[Mapping[str, Any]]) -> None:
+        """Run a change once per set of parameters (the driver batches them)."""
+        self._execute(target, None, params, False)
+
+
+class HotRead(HotStatement):
+    """A :class:`HotStatement` that reads (for readers of the code: it changes nothing)."""
 
 
 def driver_instant(value: datetime | str) -> datetime:
     """A timestamp column's value as an aware UTC datetime, whether the driver gave a datetime or (SQLite) text."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def driver_json(value: Any) -> Any:
+    """A JSON column's value as Python data, whether the driver decoded it (PostgreSQL) or gave text (SQLite)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 class ThreadConnections:
