@@ -105,8 +105,16 @@ def _check_changes(changes: Mapping[str, Any] | None, systems: Mapping[str, Conn
 
 
 def _needs_keyring(systems: Mapping[str, ConnectedSystem]) -> bool:
-    return any(spec.erasure is not None and needs_keyring(spec.erasure)
-               for s in systems.values() for c in s.catalog.collections.values() for spec in c.fields.values())
+    return any(_system_needs_keyring(s) for s in systems.values())
+
+
+def _system_needs_keyring(system: ConnectedSystem) -> bool:
+    def build() -> bool:
+        return any(spec.erasure is not None and needs_keyring(spec.erasure)
+                   for c in system.catalog.collections.values() for spec in c.fields.values())
+
+    # Asked on every erasure: the answer depends on the annotations only.
+    return bool(system.catalog.cached(("needs_keyring",), build))
 
 
 def _run(request_type: RequestType, forms: dict[str, list[str]], system: ConnectedSystem, *, manifest: Manifest,

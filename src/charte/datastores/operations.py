@@ -344,7 +344,7 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
             if collection.erasure == "delete":
                 reports[name].notes.append(f"masked instead of deleted: {', '.join(field_holds)} under legal hold")
             masking[name] = keyed
-    for name in children_first(plan.collections, catalog.links):
+    for name in catalog.cached(("children_first", id(plan)), lambda: children_first(plan.collections, catalog.links)):
         if name not in deleting:
             continue
         protected = _references_survive(catalog, plan, found, deleting, masking, conn, name, ctx)
@@ -361,7 +361,7 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
             kept += held
             reports[name].updated = len(masking[name]) if ops else 0
             reports[name].kept = len(masking[name]) if held else 0
-    for name in children_first(plan.collections, catalog.links):
+    for name in catalog.cached(("children_first", id(plan)), lambda: children_first(plan.collections, catalog.links)):
         if deleting.get(name):
             operations.append(Operation("delete", name, list(deleting[name])))
             reports[name].deleted = len(deleting[name])

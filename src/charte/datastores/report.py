@@ -103,6 +103,13 @@ class CollectionReport:
             data["notes"] = list(self.notes)
         return data
 
+    def journal(self) -> dict[str, Any]:
+        """The counts and notes only (what the journal keeps; :meth:`from_dict` reads it back)."""
+        data: dict[str, Any] = {"name": self.name, **self.counts()}
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CollectionReport:
         """Rebuild the counts part (what the journal stores)."""
@@ -155,8 +162,7 @@ class SystemReport:
 
     def journal(self) -> dict[str, Any]:
         """What the journal keeps to answer again for a finished execution: counts and kept data, no values."""
-        return {"collections": [CollectionReport.from_dict(c.to_dict()).to_dict() for c in self.collections],
-                "kept": [k.to_dict() for k in self.kept]}
+        return {"collections": [c.journal() for c in self.collections], "kept": [k.to_dict() for k in self.kept]}
 
     def restore(self, data: dict[str, Any]) -> None:
         """Fill counts and kept data from :meth:`journal`."""
