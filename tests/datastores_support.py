@@ -25,12 +25,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     select,
     text,
 )
 
 from .conftest import EXAMPLE_MANIFEST
+from .db_support import create_and_fill
 
 metadata = MetaData()
 people = Table("people", metadata,
@@ -111,13 +111,7 @@ def rows() -> dict[Table, list[dict[str, Any]]]:
 
 def create_shop(url: str) -> Engine:
     """Create and fill the schema at ``url``; return a plain engine for the test's own SQL."""
-    engine = create_engine(url)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table, values in rows().items():
-            if values:
-                conn.execute(table.insert(), values)
-    return engine
+    return create_and_fill(url, metadata, rows())
 
 
 ANNOTATIONS = textwrap.dedent("""\

@@ -28,11 +28,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     select,
 )
 
 from .conftest import EXAMPLE_MANIFEST
+from .db_support import create_and_fill
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -127,13 +127,7 @@ def rows() -> dict[Table, list[dict[str, Any]]]:
 
 def create_crm(url: str) -> Engine:
     """Create and fill the schema at ``url``; return a plain engine for the test's own SQL."""
-    engine = create_engine(url)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        for table, values in rows().items():
-            if values:
-                conn.execute(table.insert(), values)
-    return engine
+    return create_and_fill(url, metadata, rows())
 
 
 ANNOTATIONS = textwrap.dedent("""\

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from charte.breaches import (
@@ -22,9 +23,10 @@ from charte.breaches import (
     system_environment,
 )
 from charte.ledger import utcnow
+from charte.manifest.models import System
 from charte.store import transaction
 
-from .breach_support import build_crm_database, example_manifest, facts, with_crm
+from .breach_support import CRM_DATASET, build_crm_database, example_manifest, facts, with_crm
 
 CUSTOMERS = AffectedCollection("crm", "customers", holds_subjects=True)
 INVOICES = AffectedCollection("crm", "invoices")
@@ -127,6 +129,32 @@ def test_collections_and_identities_come_from_fides_annotations(through_datastor
     assert email_field(manifest, CUSTOMERS, manifest_dir) == "email"
     assert email_field(manifest, INVOICES, manifest_dir) is None
     assert annotated_collections(example_manifest(), manifest_dir) == []
+
+
+@pytest.mark.parametrize("written", ["fides", "charte"])
+def test_collections_of_a_referenced_dataset_file_are_annotated_and_counted(written: str, tmp_path: Path) -> None:
+    # The system's dataset is a `file:` reference next to the manifest, in Fides' format or Charte's.
+    charte_format = {"dataset": {"key": "crm", "collections": {
+        "customers": {"fields": {"id": {"primary_key": True}, "email": {"category": "user.contact.email",
+                                                                         "identity": "email"}}},
+        "invoices": {"fields": {"id": {"primary_key": True}, "customer_id": {"references": "customers.id"}}},
+        "subscribers": {"fields": {"email": {"identity": "email"}}}}}}
+    document = {"dataset": [CRM_DATASET]} if written == "fides" else charte_format
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "crm.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    crm = System(key="crm", name="CRM", url="${CRM_DATABASE_URL}", datasets=[{"file": "datasets/crm.yaml"}])
+    manifest = example_manifest().model_copy(update={"systems": {"crm": crm}})
+    collections = annotated_collections(manifest, tmp_path)
+    assert collections == [CUSTOMERS, INVOICES, SUBSCRIBERS]
+    assert email_field(manifest, SUBSCRIBERS, tmp_path) == "email"
+    path = tmp_path / "crm.db"
+    url = build_crm_database(path, customers=12, invoices=30, subscribers=5)
+    with SystemDatabases.from_manifest(manifest, {"CRM_DATABASE_URL": url}) as databases:
+        counted = complete_counts(facts(subjects_count=None, records_count=None, collections=tuple(collections)),
+                                  databases.count_rows)
+    assert (counted.subjects_count, counted.records_count) == (
+        direct_count(path, "customers") + direct_count(path, "subscribers"),
+        sum(direct_count(path, t) for t in ("customers", "invoices", "subscribers")))
 
 
 def test_counts_on_the_demo_database_equal_a_direct_sql_count(tmp_path: Path,

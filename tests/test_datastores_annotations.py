@@ -103,6 +103,28 @@ def test_schema_errors_and_missing_files(tmp_path: Path) -> None:
     assert any("nope.yaml" in p and "cannot read dataset file" in p for p in _problems(missing))
 
 
+def test_every_retention_rule_is_checked_not_only_the_first(tmp_path: Path) -> None:
+    annotations = ANNOTATIONS.replace("    visits:\n      purposes: [audience_measurement]\n",
+                                      "    visits:\n      purposes: [audience_measurement]\n      retention:\n"
+                                      "        - {field: url, period: P13M, action: delete}\n"
+                                      "        - {field: visited_at, period: P25M, action: delete}\n")
+    annotations = annotations.replace("      legal_hold: {purpose: accounting", "      retention: {field: issued_on, "
+                                      "period: P10Y}\n      legal_hold: {purpose: accounting")
+    assert "visited_at" in annotations and "issued_on" in annotations
+    manifest = write_manifest(tmp_path, annotations)
+    file = str(tmp_path / "datasets" / "shop.yaml")
+    lines = annotations.splitlines()
+    second = next(i for i, line in enumerate(lines, start=1) if "field: visited_at" in line)
+    single = next(i for i, line in enumerate(lines, start=1) if "field: issued_on" in line)
+    unknown = [p for p in _problems(manifest) if "[dataset-unknown-field]" in p]
+    assert unknown == [
+        f"{file}:{single}: error: retention of invoices runs from 'issued_on', which is not an annotated field "
+        "[dataset-unknown-field]",
+        f"{file}:{second}: error: retention rule 2 of visits runs from 'visited_at', which is not an annotated field "
+        "[dataset-unknown-field]",
+    ]
+
+
 def test_warnings_for_unreachable_data_and_hold_on_a_non_legal_basis(tmp_path: Path) -> None:
     annotations = ANNOTATIONS.replace("    notes:\n", "    orphans:\n      fields:\n        id: {primary_key: true}\n"
                                       "        name: user.name\n    notes:\n")

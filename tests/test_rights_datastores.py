@@ -62,6 +62,25 @@ def test_the_form_offers_the_annotations_identity_fields(rights_app: FastAPI) ->
     assert 'name="identifiers.customer_id"' in page and 'name="identifiers.phone_number"' in page
 
 
+def test_identifiers_come_from_the_referenced_dataset_file_whatever_the_executor(ws: Workspace) -> None:
+    from charte.rights import ManifestExecutor, identifier_kinds, rights_services
+
+    # The shop's annotations are a `file:` reference next to the manifest, not inline.
+    assert ws.manifest.systems["shop"].datasets == [{"file": "datasets/shop.yaml"}]
+    kinds = identifier_kinds(ws.manifest, ws.settings.manifest_path.parent)
+    assert [k.key for k in kinds] == ["customer_id", "phone_number"]
+    labels = {k.key: k.name("en") for k in kinds}
+    assert labels == {key: ws.manifest.data_categories[category].name["en"] for key, category in
+                      (("customer_id", "user.unique_id"), ("phone_number", "user.contact.phone_number"))}
+    plain = ManifestExecutor()  # knows no identifiers of its own: the annotations still decide
+    assert rights_services(ws, executor=plain).identifier_kinds == kinds
+    app = create_app(ws)
+    app.state.rights_executor = plain
+    with TestClient(app) as client:
+        page = client.get("/requests/new?lang=en").text
+    assert 'name="identifiers.customer_id"' in page and 'name="identifiers.phone_number"' in page
+
+
 def test_access_answers_with_the_rows_found_in_the_database(rights_app: FastAPI, ws: Workspace,
                                                             mail: tuple[str, Received], shop_url: str) -> None:
     with TestClient(rights_app) as subject, TestClient(rights_app) as dpo:

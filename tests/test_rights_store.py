@@ -36,6 +36,7 @@ from charte.rights import (
     pending_execution,
     purge_answers,
     remind_dpo,
+    requests_to_run,
     run_request,
     seed_demo_requests,
 )
@@ -219,6 +220,27 @@ def test_execution_lease_survives_a_killed_worker(sessions: sessionmaker[Session
         types = [e.type for e in session.scalars(select(LedgerEvent).order_by(LedgerEvent.seq))]
         assert types.count("request.execution_started") == 2 and types[-1] == "request.completed"
         assert verify(session).ok
+
+
+def test_requests_to_run_are_the_approved_then_the_expired_leases(sessions: sessionmaker[Session],
+                                                                   manifest: Manifest, clock: Clock) -> None:
+    policy = RightsPolicy()
+    with transaction(sessions) as session:
+        first = verified_request(session, manifest, clock, address="first@example.org")
+        second = verified_request(session, manifest, clock, address="second@example.org")
+        unapproved = verified_request(session, manifest, clock, address="third@example.org")
+        for request in (first, second):
+            approve(session, request, actor="dpo", policy=policy, clock=clock)
+        first_id, first_ref, second_ref = first.id, first.reference, second.reference
+        assert unapproved.state == "verified"
+    with transaction(sessions) as session:
+        assert claim(session, first_id, "worker-1", clock(), lease=timedelta(minutes=15))
+    with sessions() as session:
+        assert requests_to_run(session, policy=policy, clock=clock) == [second_ref]
+    clock.advance(minutes=16)  # worker-1 died: its request is run again, after the approved ones
+    with sessions() as session:
+        assert requests_to_run(session, policy=policy, clock=clock) == [second_ref, first_ref]
+        assert requests_to_run(session, policy=RightsPolicy(max_execution_attempts=0), clock=clock) == [first_ref]
 
 
 class Exploding:

@@ -148,7 +148,6 @@ Periodic = Callable[[Callable[..., bool], str], Callable[[Callable[[], Any]], An
 def _register_rights(jobs: Jobs, periodic: Periodic) -> None:
     from charte.rights import service, workflow
     from charte.rights.reminders import remind_dpo
-    from charte.rights.requests import now_utc
     from charte.rights.wiring import rights_services
 
     workspace = jobs.workspace
@@ -165,10 +164,8 @@ def _register_rights(jobs: Jobs, periodic: Periodic) -> None:
         # Approved requests not yet run and requests whose worker died (lease expired) go back on the queue.
         svc = rights_services(workspace)
         with workspace.sessions() as session:
-            now = now_utc(svc.clock)
-            stuck = [r.reference for r in workflow.pending_execution(session, policy=svc.policy)]
-            stuck += [r.reference for r in workflow.expired_leases(session, now)]
-        for reference in dict.fromkeys(stuck):
+            stuck = service.requests_to_run(session, policy=svc.policy, clock=svc.clock)
+        for reference in stuck:
             execute_request(reference)
         return True
 

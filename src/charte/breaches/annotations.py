@@ -1,18 +1,14 @@
 """The collections a breach can name, and who they identify, from the systems' dataset annotations.
 
-The datastores module reads the annotations (Charte's format or Fides dataset YAML, inline or in files next to the
-manifest); without it, inline Fides datasets in the manifest are read here. A collection holds people when one of
-its fields identifies a person (Fides ``fides_meta.identity``, Charte's ``identity``).
+The datastores loader reads the annotations (Charte's format or Fides dataset YAML, inline or in files next to the
+manifest). A collection holds people when one of its fields identifies a person (Fides ``fides_meta.identity``,
+Charte's ``identity``).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from charte.breaches.facts import AffectedCollection
 from charte.manifest.models import Manifest
@@ -26,31 +22,13 @@ class AnnotatedCollection:
     identities: dict[str, str]
 
 
-def _fides_identities(fields: Iterable[Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for field in fields:
-        meta = field.get("fides_meta") or {} if isinstance(field, Mapping) else {}
-        if isinstance(meta, Mapping) and meta.get("identity") and field.get("name"):
-            found.setdefault(str(meta["identity"]), str(field["name"]))
-    return found
+def annotated(manifest: Manifest, manifest_dir: Path | None = None) -> list[AnnotatedCollection]:
+    """Every annotated collection of the manifest's systems, in manifest order; ``file:`` references are read
+    from ``manifest_dir`` (default: the current directory)."""
+    from charte.datastores.loading import read_datasets
 
-
-def _inline_fides(manifest: Manifest) -> list[AnnotatedCollection]:
-    found = []
-    for key, system in manifest.systems.items():
-        for dataset in system.datasets:
-            for collection in dataset.get("collections") or []:
-                if isinstance(collection, Mapping) and collection.get("name"):
-                    identities = _fides_identities(collection.get("fields") or [])
-                    found.append(AnnotatedCollection(
-                        AffectedCollection(key, str(collection["name"]), bool(identities)), identities))
-    return found
-
-
-def _from_datastores(manifest: Manifest, manifest_dir: Path) -> list[AnnotatedCollection]:
-    datastores = importlib.import_module("charte.datastores")
     # Problems in the annotations are reported by `charte check`; what could be read is still offered here.
-    systems, _problems = datastores.read_datasets(manifest, base_dir=manifest_dir)
+    systems, _problems = read_datasets(manifest, base_dir=manifest_dir or Path())
     found = []
     for key, system in systems.items():
         for collection, loaded in system.collections.values():
@@ -59,13 +37,6 @@ def _from_datastores(manifest: Manifest, manifest_dir: Path) -> list[AnnotatedCo
             identities = {kind: names[0] for kind, names in collection.identity_fields.items() if names}
             found.append(AnnotatedCollection(AffectedCollection(key, table, bool(identities)), identities))
     return found
-
-
-def annotated(manifest: Manifest, manifest_dir: Path | None = None) -> list[AnnotatedCollection]:
-    """Every annotated collection of the manifest's systems, in manifest order."""
-    if manifest_dir is not None and importlib.util.find_spec("charte.datastores") is not None:
-        return _from_datastores(manifest, manifest_dir)
-    return _inline_fides(manifest)
 
 
 def annotated_collections(manifest: Manifest, manifest_dir: Path | None = None) -> list[AffectedCollection]:

@@ -133,10 +133,15 @@ def fields_exist(m: Manifest, s: System, a: SystemAnnotations) -> Iterator[Probl
                 yield loaded.problem(("collections", name, "primary_key", i),
                                      f"primary key {key!r} of {name} is not an annotated field"
                                      f"{_did_you_mean(key, fields)}", "dataset-unknown-field")
-        if collection.retention and collection.retention.field not in collection.fields:
-            yield loaded.problem(("collections", name, "retention", "field"),
-                                 f"retention of {name} runs from {collection.retention.field!r}, which is not an "
-                                 "annotated field", "dataset-unknown-field")
+        rules = collection.retention.rules if collection.retention else ()
+        for i, retention in enumerate(rules):
+            if retention.field not in collection.fields:
+                # One rule is written as a mapping, several as a list.
+                where = ("retention", i) if len(rules) > 1 else ("retention",)
+                which = f"retention rule {i + 1}" if len(rules) > 1 else "retention"
+                yield loaded.problem(("collections", name, *where, "field"),
+                                     f"{which} of {name} runs from {retention.field!r}, which is not an annotated "
+                                     "field", "dataset-unknown-field")
 
 
 @rule

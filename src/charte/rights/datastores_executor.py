@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from charte.ledger.chain import Clock
 from charte.manifest import Manifest
 from charte.rights.execution import ExecutionOutcome, FoundRecord, FoundValue, SystemAction
-from charte.rights.identity import FALLBACK_IDENTIFIER_CATEGORIES, IdentifierKind, Identity
+from charte.rights.identity import FALLBACK_IDENTIFIER_CATEGORIES, IdentifierKind, Identity, identifier_kinds
 
 #: The privacy center's fallback identifier kinds (data categories) as the annotations' identity kinds.
 IDENTITY_ALIASES = {"user.unique_id": "customer_id", "user.contact.phone_number": "phone_number",
@@ -79,18 +79,7 @@ class DatastoresExecutor:
 
     def identifier_kinds(self, manifest: Manifest) -> list[IdentifierKind]:
         """The identity kinds the annotations declare (besides email), labelled by their data category."""
-        from charte.datastores.loading import read_datasets
-
-        annotations, _ = read_datasets(manifest, base_dir=self.manifest_path.parent)
-        kinds: dict[str, IdentifierKind] = {}
-        for system in annotations.values():
-            for collection, _loaded in system.collections.values():
-                for field in collection.fields.values():
-                    if field.identity and field.identity != "email" and field.identity not in kinds:
-                        declared = manifest.data_categories.get(field.category or "")
-                        label = dict(declared.name) if declared else {"*": field.identity.replace("_", " ")}
-                        kinds[field.identity] = IdentifierKind(field.identity, label)
-        return list(kinds.values())
+        return identifier_kinds(manifest, self.manifest_path.parent)
 
     def execute(self, request_type: str, identity: Identity, *, manifest: Manifest, store: sessionmaker[Session],
                 request_id: str, details: str | None = None, dry_run: bool = False,

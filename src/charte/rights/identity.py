@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -61,47 +61,25 @@ def normalise_email(text: str) -> str:
     return checked.normalized.lower()
 
 
-def _as_mapping(entry: object) -> dict[str, Any]:
-    # A dataset entry is a plain mapping or a model offering as_dict(), depending on the manifest's version.
-    if isinstance(entry, dict):
-        return entry
-    as_dict = getattr(entry, "as_dict", None)
-    found = as_dict() if callable(as_dict) else None
-    return found if isinstance(found, dict) else {}
+def identifier_kinds(manifest: Manifest, manifest_dir: Path | None = None) -> list[IdentifierKind]:
+    """The identifiers a subject may give: the identity fields of the systems' dataset annotations (inline or in
+    ``file:`` references, read from ``manifest_dir``, default the current directory), else the manifest's
+    identifying categories."""
+    from charte.datastores.loading import read_datasets
 
-
-def _dataset_identities(manifest: Manifest) -> Iterator[tuple[str, str | None]]:
-    # Fides datasets mark identity fields with fides_meta.identity; walk them without assuming more shape.
-    def fields(items: Any) -> Iterator[dict[str, Any]]:
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict):
-                yield item
-                yield from fields(item.get("fields"))
-
-    for system in manifest.systems.values():
-        for entry in system.datasets:
-            # Inline annotations only; those in files are read by the datastores feature.
-            dataset = _as_mapping(entry)
-            for collection in dataset.get("collections") or []:
-                if not isinstance(collection, dict):
-                    continue
-                for entry in fields(collection.get("fields")):
-                    meta = entry.get("fides_meta") or {}
-                    identity = meta.get("identity") if isinstance(meta, dict) else None
-                    if isinstance(identity, str):
-                        categories = entry.get("data_categories") or []
-                        yield identity, categories[0] if categories and isinstance(categories[0], str) else None
-
-
-def identifier_kinds(manifest: Manifest) -> list[IdentifierKind]:
-    """The identifiers a subject may give: dataset identity fields, else the manifest's identifying categories."""
+    # Problems in the annotations are reported by `charte check`; what could be read is still offered here.
+    systems, _problems = read_datasets(manifest, base_dir=manifest_dir or Path())
     kinds: dict[str, IdentifierKind] = {}
-    for identity, category in _dataset_identities(manifest):
-        if identity in _EMAIL_IDENTITIES or identity in kinds:
-            continue
-        declared = manifest.data_categories.get(category) if category else None
-        label = dict(declared.name) if declared else {"*": identity.replace("_", " ")}
-        kinds[identity] = IdentifierKind(identity, label)
+    for system in systems.values():
+        for collection, _loaded in system.collections.values():
+            for spec in collection.fields.values():
+                identity = spec.identity
+                if not identity or identity in _EMAIL_IDENTITIES or identity in kinds:
+                    continue
+                declared = next((manifest.data_categories[c] for c in spec.all_categories
+                                 if c in manifest.data_categories), None)
+                label = dict(declared.name) if declared else {"*": identity.replace("_", " ")}
+                kinds[identity] = IdentifierKind(identity, label)
     if not kinds:
         for key in FALLBACK_IDENTIFIER_CATEGORIES:
             if key in manifest.data_categories:

@@ -375,13 +375,19 @@ def run_request(factory: sessionmaker[Session], svc: RightsServices, reference: 
             return request.state
 
 
+def requests_to_run(session: Session, *, policy: RightsPolicy, clock: Clock) -> list[str]:
+    """References of the approved requests not yet run, then of those whose worker died (lease expired)."""
+    chosen = [r.reference for r in pending_execution(session, policy=policy)]
+    chosen += [r.reference for r in expired_leases(session, now_utc(clock))]
+    return list(dict.fromkeys(chosen))
+
+
 def run_pending(factory: sessionmaker[Session], svc: RightsServices, *, worker: str,
                 references: Sequence[str] | None = None) -> dict[str, str]:
     """Run every approved request (or those given) and every request whose lease expired; return their states."""
     with factory() as session:
         if references is None:
-            chosen = [r.reference for r in pending_execution(session, policy=svc.policy)]
-            chosen += [r.reference for r in expired_leases(session, now_utc(svc.clock))]
+            chosen = requests_to_run(session, policy=svc.policy, clock=svc.clock)
         else:
             chosen = list(references)
     return {ref: run_request(factory, svc, ref, worker=worker) for ref in chosen}

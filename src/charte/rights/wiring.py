@@ -10,7 +10,7 @@ from charte.ledger import utcnow
 from charte.ledger.chain import Clock
 from charte.rights.consent_actions import ConsentActions
 from charte.rights.execution import Executor, ManifestExecutor
-from charte.rights.identity import IdentifierKind
+from charte.rights.identity import IdentifierKind, identifier_kinds
 from charte.rights.links import RightsSigner
 from charte.rights.policy import policy_from_settings
 from charte.rights.service import RightsServices
@@ -30,10 +30,13 @@ def default_executor(workspace: Workspace) -> Executor:
     return ManifestExecutor()
 
 
-def offered_identifiers(workspace: Workspace, executor: Executor) -> tuple[IdentifierKind, ...] | None:
-    """The identifiers the form offers: the executor's identity fields when it knows them."""
+def offered_identifiers(workspace: Workspace, executor: Executor) -> tuple[IdentifierKind, ...]:
+    """The identifiers the form offers: the executor's identity fields when it knows them, else those of the
+    manifest's dataset annotations (``file:`` references included)."""
     kinds = getattr(executor, "identifier_kinds", None)
-    return tuple(kinds(workspace.manifest)) if callable(kinds) else None
+    if callable(kinds):
+        return tuple(kinds(workspace.manifest))
+    return tuple(identifier_kinds(workspace.manifest, workspace.settings.manifest_path.parent))
 
 
 def default_consent_actions(workspace: Workspace) -> ConsentActions:
