@@ -1,4 +1,4 @@
-"""Plain helpers for the consent tests: a test-only host site for the banner, a server runner, fixed clocks."""
+"""Plain helpers for the consent tests: a host site for the banner, a server runner, clocks, a revised manifest."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
@@ -86,3 +87,26 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+class Seconds:
+    """A monotonic clock in seconds that the test moves by hand (the rate limiter's)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def revised_cookies(source: Path, target: Path) -> Path:
+    """A copy of the manifest at ``source``, written to ``target``, whose cookie section changed.
+
+    Matomo's service has another provider and sets one more cookie; everything else, purposes included, is the same.
+    """
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    matomo = data["cookies"]["categories"]["analytics"]["services"]["matomo"]
+    matomo["provider"] = "InnoCraft (Matomo Cloud)"
+    matomo["cookies"].append({"name": "_pk_ref", "lifetime": "P6M"})
+    target.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target

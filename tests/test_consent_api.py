@@ -19,14 +19,16 @@ from sqlalchemy import select
 from charte.api import create_app
 from charte.api.headers import PUBLIC_CSP
 from charte.auth import create_token
+from charte.config import Settings
 from charte.consent import Choice, Collection, CollectionMethod, Decision, Scope, parse_subject, record_choices
 from charte.consent.demo import seed_demo_consents
 from charte.consent.links import LinkSigner, unsubscribe_link
+from charte.consent.rate_limit import RateLimiter
 from charte.store import transaction
 from charte.store.consent import ConsentEvent, ConsentNotice, ConsentSubject
 from charte.web.banner import SIZE_BUDGET
 from charte.workspace import Workspace, init_workspace
-from tests.consent_support import Clock
+from tests.consent_support import Clock, Seconds, revised_cookies
 from tests.web_support import csrf_token
 
 CID = "AbCdEfGhIjKlMnOpQrStUv"
@@ -195,6 +197,82 @@ def test_preflight_and_json_clients_are_welcome(client: TestClient, workspace: W
     assert response.status_code == 200
 
 
+def subjects(workspace: Workspace) -> list[str]:
+    with workspace.sessions() as session:
+        return list(session.scalars(select(ConsentSubject.key).order_by(ConsentSubject.id)))
+
+
+def test_the_public_consent_api_is_rate_limited_per_network(app: FastAPI, workspace: Workspace) -> None:
+    seconds = Seconds()
+    app.state.consent_limiter = RateLimiter(3, 60, clock=seconds)  # one post every 20 s once 3 are spent
+    ids = iter(f"{n:022d}" for n in range(100))
+
+    def choices(browser: TestClient) -> Any:
+        return post_choices(browser, {"consent_id": next(ids), "choices": {"analytics": True},
+                                      "banner_version": banner_version(browser)})
+
+    with (TestClient(app, client=("192.0.2.10", 50000)) as first,
+          TestClient(app, client=("192.0.2.200", 50001)) as neighbour,  # the same /24: the same allowance
+          TestClient(app, client=("198.51.100.7", 50002)) as elsewhere,
+          TestClient(app, client=("2001:db8:1:2::5", 50003)) as six,
+          TestClient(app, client=("2001:db8:1:ffff::9", 50004)) as six_neighbour):  # the same /48
+        assert [choices(first).status_code, choices(first).status_code, choices(neighbour).status_code] == [200] * 3
+        recorded, people = len(events(workspace)), subjects(workspace)
+        assert recorded == 3
+
+        refused = choices(first)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "20"
+        assert refused.headers["access-control-allow-origin"] == "*"  # the banner runs on other sites
+        assert refused.headers["access-control-expose-headers"] == "Retry-After"
+        assert refused.headers["cache-control"] == "no-store"
+        assert refused.json() == {"detail": "too many consent choices were sent from this network: nothing was "
+                                            "recorded; try again in 20 seconds"}
+        assert choices(neighbour).status_code == 429
+        assert post_choices(neighbour, "{not json").status_code == 429  # counted before anything is read
+        assert len(events(workspace)) == recorded and subjects(workspace) == people  # nothing recorded
+
+        assert choices(elsewhere).status_code == 200  # another network is unaffected
+        assert [choices(six).status_code for _ in range(3)] == [200] * 3
+        assert choices(six_neighbour).status_code == 429
+        assert first.get(f"/api/v1/consent/{people[0].split(':', 1)[1]}").status_code == 200  # reads are not limited
+
+        seconds.now += 19
+        assert choices(first).status_code == 429
+        seconds.now += 1  # Retry-After has passed: one more post
+        assert choices(first).status_code == 200
+        assert choices(neighbour).headers["retry-after"] == "20"
+        seconds.now += 60  # a whole minute: the burst again
+        assert [choices(neighbour).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert len(events(workspace)) == recorded + 1 + 3 + 1 + 3
+
+
+def test_the_rate_limit_is_a_setting_and_0_disables_it(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().consent_rate_limit == 300
+    monkeypatch.setenv("CHARTE_CONSENT_RATE_LIMIT", "0")
+    assert Settings().consent_rate_limit == 0
+    monkeypatch.setenv("CHARTE_CONSENT_RATE_LIMIT", "-1")
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings()
+
+    workspace.settings.consent_rate_limit = 2
+    with TestClient(create_app(workspace)) as client:
+        version = banner_version(client)
+        sent = [post_choices(client, {"consent_id": f"{n:022d}", "choices": {"functional": True},
+                                      "banner_version": version}) for n in range(3)]
+        assert [r.status_code for r in sent] == [200, 200, 429]
+        assert sent[2].headers["retry-after"] == "30"  # 2 a minute: one every 30 s (the real clock)
+    workspace.settings.consent_rate_limit = 0
+    app = create_app(workspace)
+    with TestClient(app) as client:
+        version = banner_version(client)
+        sent = [post_choices(client, {"consent_id": f"{n:022d}", "choices": {"functional": True},
+                                      "banner_version": version}) for n in range(10, 80)]
+        assert {r.status_code for r in sent} == {200}
+        assert app.state.consent_limiter is None
+    assert len(events(workspace)) == 2 + 70
+
+
 # --- token routes -----------------------------------------------------------------------------------------
 
 
@@ -299,6 +377,51 @@ def test_decisions_batches_links_and_proofs(client: TestClient, token: Callable[
     assert expired.json()["reason"] == "consent_expired"
 
 
+def test_a_changed_cookie_section_voids_earlier_cookie_consent_over_the_api(
+        client: TestClient, token: Callable[..., dict[str, str]], workspace: Workspace, tmp_path: Path) -> None:
+    reader, writer = token("consent:read"), token("consent:write")
+    first = post_choices(client, {"consent_id": CID, "choices": {"analytics": True, "advertising": False},
+                                  "banner_version": banner_version(client)}).json()
+    client.post("/api/v1/consents", headers=writer, json={
+        "subject": "alice@example.org", "decisions": [{"purpose": "audience_measurement", "decision": "given"}]})
+    measure = f"/api/v1/permissions?subject=visitor:{CID}&purpose=audience_measurement"
+    assert client.get(measure, headers=reader).json()["reason"] == "consent_given"
+
+    # The same store, served from a manifest whose cookie section changed (Matomo's service).
+    settings = workspace.settings.model_copy(update={"manifest": revised_cookies(workspace.settings.manifest_path,
+                                                                                 tmp_path / "revised.yaml")})
+    revised = Workspace(settings)
+    try:
+        with TestClient(create_app(revised)) as later:
+            answer = later.get(measure, headers=reader).json()
+            assert answer["allowed"] is False and answer["reason"] == "consent_outdated"
+            assert answer["source"] == "category:analytics" and answer["expires_at"] is None
+            ads = later.get(f"/api/v1/permissions?subject=visitor:{CID}&purpose=targeted_advertising",
+                            headers=reader).json()
+            assert ads["reason"] == "consent_refused"
+            # A purpose decision collected by a form is not tied to the banner.
+            alice = later.get("/api/v1/permissions?subject=alice@example.org&purpose=audience_measurement",
+                              headers=reader).json()
+            assert alice["reason"] == "consent_given"
+            batch = later.post("/api/v1/permissions", headers=reader, json={
+                "purpose": "audience_measurement", "subjects": [f"visitor:{CID}", "alice@example.org"]}).json()
+            assert [r["reason"] for r in batch["results"]] == ["consent_outdated", "consent_given"]
+            # The banner's sync agrees: nothing is granted under the new revision until the visitor answers again.
+            synced = later.get(f"/api/v1/consent/{CID}").json()
+            assert synced["revision"] != first["revision"]
+            assert synced["choices"] == {"analytics": False, "advertising": False}
+            again = post_choices(later, {"consent_id": CID, "choices": {"analytics": True, "advertising": False},
+                                         "banner_version": banner_version(later)})
+            assert again.json()["choices"] == {"analytics": True, "advertising": False}
+            assert later.get(measure, headers=reader).json()["reason"] == "consent_given"
+            proof = later.get(f"/api/v1/consents/visitor:{CID}/proof", headers=reader).json()
+            assert {s["key"]: s["state"] for s in proof["state"]} == {"analytics": "given", "advertising": "refused"}
+    finally:
+        revised.dispose()
+    # Back under the original cookie section, consent given for the revised one does not count either.
+    assert client.get(measure, headers=reader).json()["reason"] == "consent_outdated"
+
+
 def test_openapi_documents_the_consent_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/consent", "/api/v1/consent/{consent_id}", "/api/v1/permissions", "/api/v1/consents",
@@ -310,6 +433,9 @@ def test_openapi_documents_the_consent_api(client: TestClient) -> None:
         ("subject", "query", True), ("purpose", "query", True)]
     assert check["security"] == [{"ApiToken": []}]
     assert check["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/PermissionAnswer")
+    assert "Retry-After" in paths["/api/v1/consent"]["post"]["responses"]["429"]["description"]
+    assert "consent_outdated" in client.get("/openapi.json").json()["components"]["schemas"]["PermissionAnswer"][
+        "properties"]["reason"]["description"]
 
 
 # --- preferences and unsubscribe --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from datetime import timedelta
 
+import jsonschema
 import pytest
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
@@ -45,7 +46,7 @@ from charte.store import session_factory, transaction
 from charte.store.consent import ConsentEvent, ConsentState, ConsentSubject
 from charte.store.models import LedgerEvent
 from tests.conftest import EXAMPLE_MANIFEST
-from tests.consent_support import Clock
+from tests.consent_support import Clock, revised_cookies
 
 ALICE = parse_subject("email:alice@example.org")
 API = Collection(CollectionMethod.api, "api:test")
@@ -68,6 +69,12 @@ class FixedRestrictions:
 @pytest.fixture(scope="module")
 def manifest() -> Manifest:
     return load_manifest(EXAMPLE_MANIFEST)
+
+
+@pytest.fixture(scope="module")
+def revised(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    """The example manifest with another cookie section (Matomo's service changed): another cookie revision."""
+    return load_manifest(revised_cookies(EXAMPLE_MANIFEST, tmp_path_factory.mktemp("revised") / "charte.yaml"))
 
 
 @pytest.fixture
@@ -225,6 +232,79 @@ def test_cookie_categories_answer_for_their_purposes_and_expire_after_six_months
         record_cookie_choices(s, manifest, visitor, {"analytics": False}, BANNER, clock=clock)
     assert reason(sessions, manifest, f"visitor:{visitor}", "audience_measurement",
                   clock) is PermissionReason.consent_withdrawn
+
+
+def test_cookie_consent_given_under_an_earlier_cookie_section_no_longer_counts(
+        sessions: sessionmaker[Session], manifest: Manifest, revised: Manifest, clock: Clock) -> None:
+    from charte.consent import consent_proof, record_schema
+    from charte.consent.notices import cookie_revision
+
+    assert cookie_revision(revised) != cookie_revision(manifest)
+    visitor, changed_mind = new_consent_id(), new_consent_id()
+    decided = clock.now
+    with transaction(sessions) as s:
+        record_cookie_choices(s, manifest, visitor, {"analytics": True, "advertising": False, "functional": True},
+                              BANNER, clock=clock)
+        record_cookie_choices(s, manifest, changed_mind, {"analytics": True}, BANNER, clock=clock)
+    record(sessions, manifest, ALICE, "audience_measurement", Decision.given, clock)  # a purpose, by a form
+    record(sessions, manifest, ALICE, "newsletter", Decision.given, clock)
+    clock.advance(minutes=1)
+    with transaction(sessions) as s:
+        record_cookie_choices(s, manifest, changed_mind, {"analytics": False}, BANNER, clock=clock)
+    with sessions() as s:
+        assert s.scalars(select(ConsentState.revision).where(ConsentState.scope == "category")).all() == [
+            cookie_revision(manifest)] * 4
+        assert s.scalars(select(ConsentState.revision).where(ConsentState.scope == "purpose")).all() == [None] * 2
+
+    who = f"visitor:{visitor}"
+    with sessions() as s:
+        answer = check_permission(s, revised, who, "audience_measurement", clock=clock)
+    assert not answer.allowed and answer.reason is PermissionReason.consent_outdated
+    assert answer.source == "category:analytics" and answer.decided_at == decided and answer.expires_at is None
+    assert reason(sessions, revised, who, "personalisation", clock) is PermissionReason.consent_outdated
+    # Refusals and withdrawals still deny as they are; the old revision's own answer has not changed.
+    assert reason(sessions, revised, who, "targeted_advertising", clock) is PermissionReason.consent_refused
+    assert reason(sessions, revised, f"visitor:{changed_mind}", "audience_measurement",
+                  clock) is PermissionReason.consent_withdrawn
+    assert reason(sessions, manifest, who, "audience_measurement", clock) is PermissionReason.consent_given
+    # Decisions on purposes (forms, API, email links) are not tied to the banner's revision.
+    assert reason(sessions, revised, str(ALICE), "audience_measurement", clock) is PermissionReason.consent_given
+    assert reason(sessions, revised, str(ALICE), "newsletter", clock) is PermissionReason.consent_given
+    asked = [who, f"visitor:{changed_mind}", str(ALICE), "bob@example.org"]
+    for purpose in ("audience_measurement", "personalisation", "targeted_advertising"):
+        with sessions() as s:
+            batch = check_permissions(s, revised, asked, purpose, clock=clock)
+            assert batch == [check_permission(s, revised, subject, purpose, clock=clock) for subject in asked]
+    assert [a.reason for a in batch] == [PermissionReason.consent_refused, PermissionReason.consent_missing,
+                                         PermissionReason.consent_missing, PermissionReason.consent_missing]
+    # The banner's sync agrees: nothing is granted under the new revision.
+    with sessions() as s:
+        assert cookie_choices(s, revised, visitor, clock=clock).choices == {
+            "analytics": False, "advertising": False, "functional": False}
+        assert cookie_choices(s, manifest, visitor, clock=clock).choices["analytics"] is True
+
+    # Linked to a person, the visitor's choices carry over with the revision they were made under.
+    bob = parse_subject("customer:C-77")
+    with transaction(sessions) as s:
+        assert len(link_visitor(s, revised, visitor, bob, actor="api:shop", clock=clock)) == 3
+    assert reason(sessions, revised, str(bob), "audience_measurement", clock) is PermissionReason.consent_outdated
+    assert reason(sessions, manifest, str(bob), "audience_measurement", clock) is PermissionReason.consent_given
+    with sessions() as s:
+        proof = consent_proof(s, revised, bob, clock=clock)
+    jsonschema.validate(proof, record_schema())
+    assert {x["key"]: x["state"] for x in proof["state"]} == {
+        "analytics": "outdated", "functional": "outdated", "advertising": "refused"}
+    # Outdated before expired: once the lifetime has passed too, the revision is still the first reason.
+    clock.advance(days=200)
+    assert reason(sessions, revised, who, "audience_measurement", clock) is PermissionReason.consent_outdated
+    assert reason(sessions, manifest, who, "audience_measurement", clock) is PermissionReason.consent_expired
+    # Asked again under the new cookie section, the visitor's answer counts.
+    with transaction(sessions) as s:
+        record_cookie_choices(s, revised, visitor, {"analytics": True, "advertising": False, "functional": False},
+                              BANNER, clock=clock)
+    assert reason(sessions, revised, str(bob), "audience_measurement", clock) is PermissionReason.consent_given
+    assert reason(sessions, revised, who, "personalisation", clock) is PermissionReason.consent_withdrawn
+    assert reason(sessions, manifest, who, "audience_measurement", clock) is PermissionReason.consent_outdated
 
 
 def test_gpc_refuses_advertising_as_a_gpc_event(sessions: sessionmaker[Session], manifest: Manifest,
@@ -432,3 +512,100 @@ def test_demo_history_is_recorded_once_through_the_real_functions(sessions: sess
     assert {"banner", "api", "link"} <= methods
     assert rates["analytics"].now.given + rates["analytics"].now.refused > 0
     assert sum(t.given + t.refused for t in rates["newsletter"].months.values()) > 0
+
+
+def test_the_revision_of_earlier_cookie_decisions_comes_from_the_banner_they_cite(store_url: str) -> None:
+    # A store at 0007 holding decisions recorded before the revision was kept: migration 0008 takes it from the
+    # banner notice each event cites (its content holds "rev"); other decisions keep none and count as before.
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from charte.store import make_engine, migrate
+    from charte.store.db import _alembic_config
+
+    engine = make_engine(store_url)
+    try:
+        migrate(engine, "0007")
+        now = Clock().now
+        banner = Notice("banner", {"rev": "0123456789ab", "cats": []})
+        form = Notice("preferences", {"rev": "not a banner"})
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO consent_subjects (id, ref, key, kind, created_at) VALUES "
+                              "(1, 's-1', 'visitor:AbCdEfGhIjKlMnOpQrStUv', 'visitor', :now), "
+                              "(2, 's-2', 'email:alice@example.org', 'email', :now)"), {"now": now})
+            for notice in (banner, form):
+                conn.execute(text("INSERT INTO consent_notices (version, kind, content, first_recorded_at) "
+                                  "VALUES (:version, :kind, :content, :now)"),
+                             {"version": notice.version, "kind": notice.kind, "content": notice.text, "now": now})
+            plan = [(1, "category", "analytics", banner.version), (1, "category", "functional", None),
+                    (2, "purpose", "newsletter", banner.version), (2, "category", "analytics", form.version)]
+            for n, (subject, scope, key, version) in enumerate(plan, start=1):
+                conn.execute(text(
+                    "INSERT INTO consent_events (id, subject_id, scope, key, decision, method, recorded_at, "
+                    "decided_at, period, policy_version, notice_version, actor, content_sha256, ledger_seq) VALUES "
+                    "(:id, :subject, :scope, :key, 'given', 'banner', :now, :now, '2026-01', '2020-01-22', "
+                    ":version, 'visitor', :sha, :id)"),
+                    {"id": n, "subject": subject, "scope": scope, "key": key, "now": now, "version": version,
+                     "sha": secrets.token_hex(32)})
+                conn.execute(text("INSERT INTO consent_state (subject_id, scope, key, decision, decided_at, "
+                                  "event_id) VALUES (:subject, :scope, :key, 'given', :now, :id)"),
+                             {"id": n, "subject": subject, "scope": scope, "key": key, "now": now})
+        migrate(engine)
+
+        def revisions() -> list[tuple[str, str, str | None]]:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT scope, key, revision FROM consent_state ORDER BY event_id"))
+                return [(scope, key, revision) for scope, key, revision in rows]
+
+        assert revisions() == [("category", "analytics", "0123456789ab"), ("category", "functional", None),
+                               ("purpose", "newsletter", None), ("category", "analytics", None)]
+        command.downgrade(_alembic_config(engine), "0007")
+        assert "revision" not in {c["name"] for c in inspect(engine).get_columns("consent_state")}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM consent_state")).scalar_one() == 4
+        migrate(engine)
+        assert revisions()[0] == ("category", "analytics", "0123456789ab")
+    finally:
+        engine.dispose()
+
+
+def test_the_consent_migrations_create_exactly_the_models(store: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import MetaData
+
+    from charte.store.models import Base
+
+    tables = {"consent_subjects", "consent_notices", "consent_events", "consent_state"}
+    consent = MetaData()
+    for table in Base.metadata.sorted_tables:
+        if table.name in tables:
+            table.to_metadata(consent)
+    with store.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), consent)
+    # Only differences about the consent tables count (other features' tables are theirs).
+    ours = [d for d in diff if any(name in repr(d) for name in tables) and d[0] != "remove_table"]
+    assert ours == []
+
+
+def test_the_cookie_revision_is_computed_once_per_cookie_section(manifest: Manifest, revised: Manifest) -> None:
+    import gc
+    import hashlib
+
+    from charte.consent import notices
+    from charte.ledger.chain import canonical_json
+
+    def fresh(m: Manifest) -> str:
+        return hashlib.sha256(canonical_json(m.cookies.model_dump(mode="json")).encode()).hexdigest()[:12]
+
+    assert notices.cookie_revision(manifest) == fresh(manifest) != notices.cookie_revision(revised) == fresh(revised)
+    same_cookies = manifest.model_copy(update={"default_language": "en"})
+    assert same_cookies.cookies is manifest.cookies and id(manifest.cookies) in notices._REVISIONS
+    section = manifest.cookies.model_copy(deep=True)
+    other = manifest.model_copy(update={"cookies": section})
+    assert notices.cookie_revision(other) == fresh(manifest)  # the same content, computed for this section
+    key = id(section)
+    assert notices._REVISIONS[key][0]() is section
+    del other, section
+    gc.collect()
+    assert key not in notices._REVISIONS  # the entry went with its section

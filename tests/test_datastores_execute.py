@@ -280,3 +280,36 @@ def test_a_refused_statement_rolls_the_system_back_and_leaves_no_plan(shop: Shop
     assert not shop.events("datastore.erased")
     with shop.store() as session:
         assert session.scalars(select(DatastoreExecution)).first() is None
+
+
+def test_journal_register_and_ledger_in_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:
+    # Charte's own store on PostgreSQL: the journal's JSON plan and report, the register and the ledger are
+    # written straight on the driver there too.
+    shop_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = create_shop(shop_url)
+    manifest_path = write_manifest(tmp_path / "ws")
+    manifest = load_manifest(manifest_path)
+    store_engine = make_engine(postgres_url)
+    migrate(store_engine)
+    shop = Shop(engine, manifest, load_systems(manifest, manifest_path, environ={"SHOP_URL": shop_url}),
+                session_factory(store_engine), Keyring.generate("t1"))
+    try:
+        expected = expected_of(engine, ALICE)
+        assert shop.run("access", {"email": ALICE}).ok
+        restricted = shop.run("restriction", {"email": ALICE}, request_id="restrict-alice")
+        assert restricted.ok, restricted.to_dict()
+        with shop.store() as session:
+            assert restricted_rows(session, "shop", "orders") == {row_key([i]) for i in expected["orders"]}
+        erased = shop.run("erasure", {"email": ALICE}, request_id="erase-alice")
+        assert erased.ok, erased.to_dict()
+        again = shop.run("erasure", {"email": ALICE}, request_id="erase-alice")
+        assert again.systems[0].status == "already_done"
+        assert again.totals() == erased.totals()
+        assert [e["request_id"] for e in shop.events("datastore.erased")] == ["erase-alice"]
+        assert len(shop.events("datastore.accessed")) == 1 and len(shop.events("datastore.restricted")) == 1
+        with shop.store() as session:
+            assert verify(session).ok
+    finally:
+        dispose_engines()
+        engine.dispose()
+        store_engine.dispose()

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         5.0, ge=0, le=300, description="How long a server trusts an API token it has verified: a token revoked "
                                        "elsewhere (CLI, another server) is refused at most this much later; "
                                        "0 checks the store on every request.")
+    consent_rate_limit: int = Field(
+        300, ge=0, description="Posts per minute that the public consent API (POST /api/v1/consent, the banner's) "
+                              "accepts from one network (the visitor's address truncated to IPv4 /24 or IPv6 "
+                              "/48), in bursts of up to as many (a token bucket); more get HTTP 429 with "
+                              "Retry-After and record nothing. Counted per server process; 0 disables the limit.")
     secure_cookies: bool = Field(False, description="Mark cookies Secure (set behind HTTPS).")
     smtp_url: SecretStr | None = Field(
         None, description="Outgoing mail: smtp://user:password@host:587?starttls=true or smtps://host:465; "

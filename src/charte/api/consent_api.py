@@ -71,9 +71,9 @@ class PermissionAnswer(BaseModel):
     purpose: str
     allowed: bool
     reason: str = Field(description="consent_given, consent_missing, consent_refused, consent_withdrawn, "
-                                    "consent_expired, objection_recorded, restriction_in_force, purpose_unknown, "
-                                    "subject_invalid, legal_basis_missing, contract, legal_obligation, "
-                                    "vital_interests, public_task or legitimate_interest")
+                                    "consent_expired, consent_outdated, objection_recorded, restriction_in_force, "
+                                    "purpose_unknown, subject_invalid, legal_basis_missing, contract, "
+                                    "legal_obligation, vital_interests, public_task or legitimate_interest")
     legal_basis: str | None
     source: str | None = Field(description="The decision the answer rests on: `purpose:KEY` or `category:KEY`.")
     decided_at: str | None

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from charte.api.consent_support import app_clock, banner_asset, read_sessions, request_meta
+from charte.api.consent_support import app_clock, banner_asset, consent_limiter, read_sessions, request_meta
 from charte.api.deps import get_manifest, get_workspace
 from charte.consent import Collection, CollectionMethod, CookieChoices, record_cookie_choices
 from charte.consent.recording import cookie_choices
@@ -27,6 +27,8 @@ CONSENT_ID_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 MAX_BODY = 4096
 #: The consent API answers any site (the banner runs on the organisation's sites); no credentials are involved.
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+#: The key of requests whose address is not an IP address (a Unix socket): they share one allowance.
+UNKNOWN_NETWORK = "unknown"
 _PREFLIGHT = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
               "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "86400"}
 
@@ -66,6 +68,14 @@ def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422, headers=CORS_HEADERS)
 
 
+def _too_many(wait: int) -> JSONResponse:
+    # Readable from any origin like the other answers, Retry-After included.
+    detail = (f"too many consent choices were sent from this network: nothing was recorded; "
+              f"try again in {wait} seconds")
+    headers = {**CORS_HEADERS, "Retry-After": str(wait), "Access-Control-Expose-Headers": "Retry-After"}
+    return JSONResponse({"detail": detail}, status_code=429, headers=headers)
+
+
 @router.get("/banner.js", include_in_schema=False)
 def banner_script(request: Request) -> Response:
     """The cookie banner, built from the manifest; gzipped when the browser accepts it."""
@@ -101,10 +111,19 @@ def consent_preflight() -> Response:
         "application/json": {"schema": BannerChoices.model_json_schema()},
         "text/plain": {"schema": BannerChoices.model_json_schema()}}}},
     responses={200: {"model": CurrentChoices}, 409: {"description": "The banner changed: reload the page."},
-               422: {"description": "Invalid choices; `detail` names each problem."}},
+               422: {"description": "Invalid choices; `detail` names each problem."},
+               429: {"description": "Too many posts from this network (`CHARTE_CONSENT_RATE_LIMIT` per minute): "
+                                    "nothing was recorded; try again after `Retry-After` seconds."}},
 )
 async def record_banner_choices(request: Request) -> Response:
     """One event per category (given, refused or withdrawn), each in the ledger; GPC refuses advertising."""
+    meta = request_meta(request)
+    limiter = consent_limiter(request)
+    if limiter is not None:
+        # Counted before anything is read: a flood costs neither parsing nor a write.
+        wait = limiter.hit(meta.ip_prefix or UNKNOWN_NETWORK)
+        if wait:
+            return _too_many(wait)
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"detail": f"the body is larger than {MAX_BODY} bytes"}, 413, headers=CORS_HEADERS)
@@ -129,7 +148,7 @@ async def record_banner_choices(request: Request) -> Response:
         return JSONResponse({"detail": "this banner version is not the one Charte serves now: reload the page"},
                             409, headers=CORS_HEADERS)
     collection = Collection(CollectionMethod(sent.method), "visitor", notice=asset.notice, lang=sent.lang,
-                            request=request_meta(request))
+                            request=meta)
     clock = app_clock(request)
 
     def record() -> CookieChoices:

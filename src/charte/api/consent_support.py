@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charte.api.deps import client_address, get_manifest, get_workspace
 from charte.consent.links import LinkSigner
+from charte.consent.rate_limit import RateLimiter
 from charte.consent.request_meta import RequestMeta, minimise_request
 from charte.ledger import utcnow
 from charte.store import session_factory
-from charte.store.hot_reads import ThreadConnections
+from charte.store.driver import ThreadConnections
 from charte.web.banner import BannerAsset, build_banner
 
 
@@ -57,6 +58,19 @@ def hot_connections(request: Request) -> ThreadConnections:
         connections = ThreadConnections(get_workspace(request).reader)
         request.app.state.hot_connections = connections
     return connections
+
+
+def consent_limiter(request: Request) -> RateLimiter | None:
+    """The public consent API's limiter, per network and minute (``CHARTE_CONSENT_RATE_LIMIT``; 0: None).
+
+    Built once per app; tests may put their own (with an injected clock) in ``app.state.consent_limiter``.
+    """
+    state = request.app.state
+    if not hasattr(state, "consent_limiter"):  # None is a value here: "no limit"
+        limit = get_workspace(request).settings.consent_rate_limit
+        state.consent_limiter = RateLimiter(limit, 60.0) if limit > 0 else None
+    limiter: RateLimiter | None = state.consent_limiter
+    return limiter
 
 
 def request_meta(request: Request) -> RequestMeta:

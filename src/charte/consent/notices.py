@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from charte.ledger.chain import Clock, canonical_json, utcnow
 from charte.manifest import Manifest
+from charte.manifest.models import Cookies
 from charte.store.consent import ConsentNotice
 
 
@@ -33,10 +35,32 @@ class Notice:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+#: Revisions already computed, by the identity of the cookie section (manifests are frozen models): the permission
+#: check needs the revision on every call. Each entry holds a weak reference to its section and goes with it.
+_REVISIONS: dict[int, tuple[weakref.ref[Cookies], str]] = {}
+
+
+def _forget_revision(key: int, reference: weakref.ref[Cookies]) -> None:
+    held = _REVISIONS.get(key)
+    if held is not None and held[0] is reference:
+        del _REVISIONS[key]
+
+
 def cookie_revision(manifest: Manifest) -> str:
-    """A short hash of the manifest's cookie section: when it changes, the banner asks again."""
-    section = manifest.cookies.model_dump(mode="json")
-    return hashlib.sha256(canonical_json(section).encode()).hexdigest()[:12]
+    """A short hash of the manifest's cookie section: when it changes, the banner asks again.
+
+    Cookie-category consent recorded under another revision no longer counts (see :mod:`charte.consent.permissions`).
+    Computed once per cookie section object.
+    """
+    section = manifest.cookies
+    key = id(section)
+    held = _REVISIONS.get(key)
+    if held is not None and held[0]() is section:
+        return held[1]
+    revision = hashlib.sha256(canonical_json(section.model_dump(mode="json")).encode()).hexdigest()[:12]
+    reference = weakref.ref(section, partial(_forget_revision, key))
+    _REVISIONS[key] = (reference, revision)
+    return revision
 
 
 def policy_version(manifest: Manifest) -> str:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 
+from charte.consent.notices import cookie_revision
 from charte.consent.restriction import NO_RESTRICTIONS, RestrictionSource
 from charte.consent.state import consent_expiry
 from charte.consent.subjects import InvalidSubject, SubjectKey, matching, normalise_subject, unique
@@ -22,7 +23,7 @@ from charte.ledger.chain import Clock, utcnow
 from charte.manifest import Manifest, Purpose
 from charte.store import Reader
 from charte.store.consent import ConsentState, ConsentSubject
-from charte.store.hot_reads import HotRead, driver_instant
+from charte.store.driver import HotRead, driver_instant
 
 #: Bases that need no consent and allow no objection: processing follows from the basis itself.
 _SELF_SUFFICIENT = frozenset({"contract", "legal_obligation", "vital_interests"})
@@ -38,6 +39,7 @@ class PermissionReason(StrEnum):
     consent_refused = "consent_refused"
     consent_withdrawn = "consent_withdrawn"
     consent_expired = "consent_expired"
+    consent_outdated = "consent_outdated"
     objection_recorded = "objection_recorded"
     restriction_in_force = "restriction_in_force"
     purpose_unknown = "purpose_unknown"
@@ -72,8 +74,8 @@ class Permission(NamedTuple):
         }
 
 
-#: The newest relevant decision of a subject: scope, key, decision, decided_at (UTC), event id.
-_Decided = tuple[str, str, str, datetime, int]
+#: The newest relevant decision of a subject: scope, key, decision, decided_at (UTC), event id, cookie revision.
+_Decided = tuple[str, str, str, datetime, int, str | None]
 
 
 def purpose_categories(manifest: Manifest, purpose: str) -> list[str]:
@@ -92,7 +94,7 @@ def _without_state(purpose: Purpose) -> PermissionReason | None:
 
 
 def _answer(subject: str, manifest: Manifest, purpose: Purpose, restricted: bool, newest: _Decided | None,
-            now: datetime) -> Permission:
+            now: datetime, revision: str) -> Permission:
     basis = purpose.legal_basis
     key = purpose.key
     if restricted and basis not in _RESTRICTION_EXEMPT:
@@ -104,7 +106,7 @@ def _answer(subject: str, manifest: Manifest, purpose: Purpose, restricted: bool
         if basis == "consent":
             return Permission(subject, key, False, PermissionReason.consent_missing, basis)
         return Permission(subject, key, True, PermissionReason(basis or ""), basis)
-    scope, name, decision, at, _ = newest
+    scope, name, decision, at, _, made = newest
     source = f"{scope}:{name}"
     if decision == Decision.objected:
         return Permission(subject, key, False, PermissionReason.objection_recorded, basis, at, None, source)
@@ -114,6 +116,9 @@ def _answer(subject: str, manifest: Manifest, purpose: Purpose, restricted: bool
         return Permission(subject, key, False, PermissionReason.consent_refused, basis, at, None, source)
     if decision == Decision.withdrawn:
         return Permission(subject, key, False, PermissionReason.consent_withdrawn, basis, at, None, source)
+    if made is not None and made != revision and scope == Scope.category:  # not made_under(): inlined, hot path
+        # Given to a cookie category under an earlier cookie section: it does not cover the present one (CNIL).
+        return Permission(subject, key, False, PermissionReason.consent_outdated, basis, at, None, source)
     expires = consent_expiry(manifest, scope, name, at)
     if now >= expires:
         return Permission(subject, key, False, PermissionReason.consent_expired, basis, at, expires, source)
@@ -133,7 +138,7 @@ def _decisions_query(purpose: str, categories: tuple[str, ...]) -> Select[Any]:
     # A visitor linked to an identified subject answers with that subject's decisions.
     joined = subjects.join(states, states.c.subject_id == func.coalesce(subjects.c.linked_to, subjects.c.id))
     return (select(subjects.c.key, states.c.scope, states.c.key, states.c.decision, states.c.decided_at,
-                   states.c.event_id).select_from(joined).where(relevant))
+                   states.c.event_id, states.c.revision).select_from(joined).where(relevant))
 
 
 @lru_cache(maxsize=256)
@@ -153,11 +158,11 @@ def _newest_by_subject(reader: Reader, keys: Sequence[str], purpose: str,
                    for condition in matching(reader, ConsentSubject.__table__.c.key, keys))
     newest: dict[str, _Decided] = {}
     for rows in batches:
-        for key, scope, name, decision, decided_at, event_id in rows:
+        for key, scope, name, decision, decided_at, event_id, revision in rows:
             at = driver_instant(decided_at)
             held = newest.get(key)
             if held is None or (at, event_id) > (held[3], held[4]):
-                newest[key] = (scope, name, decision, at, event_id)
+                newest[key] = (scope, name, decision, at, event_id, revision)
     return newest
 
 
@@ -191,11 +196,12 @@ def _answers(reader: Reader, manifest: Manifest, subjects: Sequence[str], keys: 
     if _without_state(declared) is None and valid:
         newest = _newest_by_subject(reader, valid, purpose, purpose_categories(manifest, purpose))
     now = as_utc(clock())
+    revision = cookie_revision(manifest)  # once per call (and memoised per cookie section)
     basis = declared.legal_basis
     answers = []
     for text, key in zip(subjects, keys, strict=True):
         if key is None:
             answers.append(Permission(text, purpose, False, PermissionReason.subject_invalid, basis))
         else:
-            answers.append(_answer(text, manifest, declared, key in restricted, newest.get(key), now))
+            answers.append(_answer(text, manifest, declared, key in restricted, newest.get(key), now, revision))
     return answers

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charte.consent.notices import notice_content
-from charte.consent.state import consent_expiry, subject_states
+from charte.consent.notices import cookie_revision, notice_content
+from charte.consent.state import consent_expiry, made_under, subject_states
 from charte.consent.subjects import SubjectKey, effective_subject, find_subject, linked_visitors
 from charte.consent.vocabulary import CollectionMethod, Decision, Scope, as_utc, instant_text
 from charte.ledger import verify
@@ -124,17 +124,23 @@ def consent_proof(session: Session, manifest: Manifest, subject: SubjectKey, *,
                for n in session.scalars(select(ConsentNotice).where(ConsentNotice.version.in_(versions)))} \
         if versions else {}
     now = as_utc(clock())
+    revision = cookie_revision(manifest)
     state = []
     for current in subject_states(session, principal):
         scope = Scope(current.scope)
         since = as_utc(current.decided_at)
         expires = None
         target = _target(manifest, current.scope, current.key)
+        standing = current.decision
         if current.decision == Decision.given.value and target["legal_basis"] == "consent":
             expires = consent_expiry(manifest, scope, current.key, since)
+            if scope is Scope.category and not made_under(current.revision, revision):
+                standing = "outdated"  # given under an earlier cookie section: it no longer counts
+            elif now >= expires:
+                standing = "expired"
         state.append({
             **target,
-            "state": "expired" if expires is not None and now >= expires else current.decision,
+            "state": standing,
             "since": instant_text(since),
             "expires_at": instant_text(expires) if expires else None,
             "event_id": current.event_id,

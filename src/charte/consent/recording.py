@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charte.consent.notices import Notice, ensure_notice, policy_version
+from charte.consent.notices import Notice, cookie_revision, ensure_notice, policy_version
 from charte.consent.request_meta import RequestMeta
-from charte.consent.state import category_states, consent_expiry
+from charte.consent.state import category_states, consent_expiry, made_under
 from charte.consent.subjects import (
     AlreadyLinked,
     SubjectKey,
@@ -130,7 +130,8 @@ def _state(session: Session, subject: ConsentSubject, scope: Scope, key: str) ->
 
 def _append_event(session: Session, manifest: Manifest, subject: ConsentSubject, choice: Choice,
                   collection: Collection, *, now: datetime, decided_at: datetime,
-                  via: ConsentSubject | None = None, origin: ConsentEvent | None = None) -> ConsentEvent:
+                  via: ConsentSubject | None = None, origin: ConsentEvent | None = None,
+                  origin_revision: str | None = None) -> ConsentEvent:
     notice_version = collection.notice.version if collection.notice else collection.notice_version
     content = {
         "subject": subject.ref,
@@ -165,13 +166,19 @@ def _append_event(session: Session, manifest: Manifest, subject: ConsentSubject,
     )
     session.add(event)
     session.flush()
+    # A cookie choice counts under the cookie section it was made under (a carried-over one keeps its own).
+    revision = None
+    if choice.scope is Scope.category:
+        revision = origin_revision if origin is not None else cookie_revision(manifest)
     state = _state(session, subject, choice.scope, choice.key)
     if state is None:
         session.add(ConsentState(subject_id=subject.id, scope=choice.scope.value, key=choice.key,
-                                 decision=event.decision, decided_at=decided_at, event_id=event.id))
+                                 decision=event.decision, decided_at=decided_at, event_id=event.id,
+                                 revision=revision))
     elif as_utc(state.decided_at) <= as_utc(decided_at):
         # A choice carried over from a visitor may be older than the subject's own: the newer one stands.
         state.decision, state.decided_at, state.event_id = event.decision, decided_at, event.id
+        state.revision = revision
     session.flush()
     return event
 
@@ -236,14 +243,19 @@ def record_cookie_choices(session: Session, manifest: Manifest, consent_id: str,
 
 
 def cookie_choices(session: Session, manifest: Manifest, consent_id: str, *, clock: Clock = utcnow) -> CookieChoices:
-    """A visitor's current cookie choices (through its link): accepted means given and not expired."""
+    """A visitor's current cookie choices (through its link): accepted means given and still counting.
+
+    As the permission check counts it: not expired, and given under the current cookie section.
+    """
     key = visitor_key(consent_id)
     states = category_states(session, key)
     now = as_utc(clock())
+    revision = cookie_revision(manifest)
     choices = {}
     for category, state in states.items():
         expires = consent_expiry(manifest, Scope.category, category, state.decided_at)
-        choices[category] = state.decision == Decision.given.value and now < expires
+        choices[category] = (state.decision == Decision.given.value and made_under(state.revision, revision)
+                             and now < expires)
     return CookieChoices(
         consent_id=consent_id,
         choices=choices,
@@ -318,7 +330,8 @@ def link_visitor(session: Session, manifest: Manifest, consent_id: str, subject:
                                 lang=origin.lang, request=RequestMeta(origin.ip_prefix, origin.user_agent))
         choice = Choice(Scope(scope), name, Decision(state.decision))
         carried.append(_append_event(session, manifest, target, choice, collection, now=now,
-                                     decided_at=as_utc(state.decided_at), via=visitor, origin=origin))
+                                     decided_at=as_utc(state.decided_at), via=visitor, origin=origin,
+                                     origin_revision=state.revision))
     session.flush()
     return carried
 

@@ -30,6 +30,16 @@ def category_states(session: Session, key: SubjectKey) -> dict[str, ConsentState
             if s.scope == Scope.category.value}
 
 
+def made_under(revision: str | None, current: str) -> bool:
+    """Whether a cookie-category decision recorded under ``revision`` still speaks for the ``current`` cookie section.
+
+    When the cookie section changes (services, cookies, purposes, lifetime…), consent given before no longer covers
+    it (CNIL): the banner asks again and the server counts such consent no more. A decision recorded before Charte
+    kept the revision, with no banner revision to go by, has none and still counts.
+    """
+    return revision is None or revision == current
+
+
 @lru_cache(maxsize=16384)
 def _moved(lifetime: Duration, day: date) -> date:
     # Calendar arithmetic once per day and lifetime: a batch check meets the same days again and again.

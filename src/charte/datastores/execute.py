@@ -54,7 +54,7 @@ from charte.datastores.strategies import UnusableStrategy, needs_keyring
 from charte.ledger import utcnow
 from charte.ledger.chain import Clock
 from charte.manifest.models import Manifest
-from charte.store.hot_reads import Channel, driver_transaction
+from charte.store.driver import Channel, driver_transaction
 
 SystemDone = Callable[[SystemReport], None]
 

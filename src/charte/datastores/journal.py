@@ -6,7 +6,7 @@ leaves a prepared entry; running the request again applies the same plan to the 
 one an uninterrupted run gives and nothing is done twice.
 
 These writes happen on every request, so they are Core statements run straight on a pooled driver connection
-(:mod:`charte.store.hot_reads`): the ORM unit of work cost ~1.5 ms per request here, and SQLAlchemy's execution
+(:mod:`charte.store.driver`): the ORM unit of work cost ~1.5 ms per request here, and SQLAlchemy's execution
 layer alone several times the statements themselves.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from charte.ledger import append_in, canonical_json
 from charte.ledger.chain import Clock
 from charte.store.datastores import DatastoreExecution, DatastoreRestriction
-from charte.store.hot_reads import DriverConnection, HotRead, HotStatement, driver_json, driver_transaction
+from charte.store.driver import DriverConnection, HotRead, HotStatement, driver_json, driver_transaction
 
 _EXECUTIONS = cast(Table, DatastoreExecution.__table__)
 _RESTRICTIONS = cast(Table, DatastoreRestriction.__table__)

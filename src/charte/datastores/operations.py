@@ -22,7 +22,7 @@ from charte.datastores.report import CollectionReport, Kept, RequestType, Statem
 from charte.datastores.sql import Dialected, Sql, fetch, fetch_many, render, run_all, run_many
 from charte.datastores.strategies import build_strategy
 from charte.manifest.models import Manifest, tr
-from charte.store.hot_reads import Channel
+from charte.store.driver import Channel
 
 #: Values per ``IN (...)`` list: below SQLite's historical 999-parameter limit, and a size every planner handles.
 CHUNK = 900

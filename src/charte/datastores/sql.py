@@ -19,7 +19,7 @@ from sqlalchemy import literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError
 
-from charte.store.hot_reads import Channel, driver_of
+from charte.store.driver import Channel, driver_of
 
 Params = Sequence[Any] | Mapping[str, Any]
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from charte.store.hot_reads import DriverConnection, HotStatement
+from charte.store.driver import DriverConnection, HotStatement
 from charte.store.models import LedgerEvent, LedgerHead
 
 GENESIS = "0" * 64

@@ -18,7 +18,7 @@ from charte.ledger.chain import Clock
 from charte.rights.identity import Identity, InvalidIdentity, normalise_email, subject_ref
 from charte.rights.requests import as_utc, now_utc
 from charte.store import Reader
-from charte.store.hot_reads import HotRead
+from charte.store.driver import HotRead
 from charte.store.rights import Restriction, RestrictionIdentity, RightsRequest
 
 #: The only processing a restriction leaves allowed.

@@ -1,7 +1,8 @@
 """Consent tables: subjects, the notices they were shown, immutable consent events and the current state.
 
-Migration ``0002`` must follow every change here. ``consent_events`` and ``consent_notices`` are append-only in
-the database (triggers); ``consent_state`` is derived from the events and rewritten on each one.
+Migrations must follow every change here (``0002``, then ``0008``: ``consent_state.revision``).
+``consent_events`` and ``consent_notices`` are append-only in the database (triggers); ``consent_state`` is derived
+from the events and rewritten on each one.
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ class ConsentEvent(Base):
 
 
 class ConsentState(Base):
-    """The newest decision per subject and purpose or category: what the permission check reads."""
+    """The newest decision per subject and purpose or category: what the permission check reads.
+
+    ``revision`` is the cookie revision (hash of the manifest's cookie section) a category decision was made
+    under; consent given under another revision than the current one no longer counts. None for purposes, and
+    for category decisions recorded before it was kept whose banner did not say.
+    """
 
     __tablename__ = "consent_state"
     __table_args__ = (Index("ix_consent_state_key", "scope", "key", "decision"),)
@@ -90,3 +96,4 @@ class ConsentState(Base):
     decision: Mapped[str] = mapped_column(String(12))
     decided_at: Mapped[datetime] = mapped_column(Instant)
     event_id: Mapped[int] = mapped_column(ForeignKey("consent_events.id"))
+    revision: Mapped[str | None] = mapped_column(String(64))

@@ -1,4 +1,4 @@
-"""Hot reads: Core statements run straight on the driver, on SQLite, PostgreSQL and MariaDB."""
+"""Hot statements and driver transactions on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from charte.store import make_engine, make_read_engine, session_factory
-from charte.store.hot_reads import HotRead, ThreadConnections, driver_instant
+from charte.store.driver import (
+    HotRead,
+    HotStatement,
+    ThreadConnections,
+    driver_instant,
+    driver_json,
+    driver_transaction,
+)
 
 META = MetaData()
 PEOPLE = Table("hot_people", META, Column("id", Integer, primary_key=True), Column("email", String(100)),
@@ -107,3 +114,29 @@ def test_driver_errors_come_back_as_sqlalchemy_errors(engine: Engine) -> None:
     absent = Table("hot_absent", MetaData(), Column("id", Integer))
     with engine.connect() as conn, pytest.raises((OperationalError, ProgrammingError), match="hot_absent"):
         HotRead(select(absent.c.id)).rows(conn)
+
+
+NOTES = Table("hot_notes", META, Column("id", Integer, primary_key=True), Column("body", JSON),
+              Column("at", DateTime(timezone=True)))
+
+
+def test_driver_transactions_commit_roll_back_and_bind_like_sqlalchemy(engine: Engine) -> None:
+    add = HotStatement(insert(NOTES).values(id=bindparam("id"), body=bindparam("body"), at=bindparam("at")))
+    moment = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
+    with driver_transaction(engine) as conn:
+        assert add.run(conn, {"id": 1, "body": {"kept": ["a", 1]}, "at": moment}) == 1
+        add.run_many(conn, [{"id": 2, "body": [], "at": moment}, {"id": 3, "body": None, "at": moment}])
+    with pytest.raises(RuntimeError), driver_transaction(engine) as conn:
+        add.run(conn, {"id": 4, "body": {}, "at": moment})
+        raise RuntimeError("the caller fails: nothing of this transaction stays")
+    with driver_transaction(engine, commit=False) as conn:  # a dry run
+        add.run(conn, {"id": 5, "body": {}, "at": moment})
+    with pytest.raises(IntegrityError), driver_transaction(engine) as conn:
+        add.run(conn, {"id": 1, "body": {}, "at": moment})  # the driver's error, as SQLAlchemy's type
+    with engine.connect() as conn:  # SQLAlchemy reads what the driver wrote, through the columns' types
+        stored = conn.execute(select(NOTES).order_by(NOTES.c.id)).all()
+    assert [(r.id, r.body) for r in stored] == [(1, {"kept": ["a", 1]}), (2, []), (3, None)]
+    assert {driver_instant(r.at) for r in stored} == {moment}
+    read = HotRead(select(NOTES.c.body).where(NOTES.c.id == bindparam("id")))
+    with driver_transaction(engine, write=False) as conn:
+        assert driver_json(read.rows(conn, {"id": 1})[0][0]) == {"kept": ["a", 1]}

@@ -1,4 +1,4 @@
-"""Statements on the hot path: Core statements compiled once per database kind and run on the driver's cursor.
+"""Statements on the hot path, run on the driver: the permission check, the execution journal, the ledger.
 
 SQLAlchemy's execution layer (caching, result objects, type processing) costs several times a small indexed
 statement. The permission check runs on every request of every integration, and the execution journal and the
@@ -111,7 +111,7 @@ class HotStatement:
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
             processors: dict[str, Callable[[Any], Any]] = {}
             for bind, name in compiled.bind_names.items():
-                processor = bind.type.bind_processor(dialect)
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
                     processors[name] = processor
             found = (compiled, order, processors)
