@@ -24,7 +24,7 @@ from charte.api.consent_support import (
     read_sessions,
     request_meta,
 )
-from charte.api.deps import bearer_credentials, get_manifest, get_workspace, require_token
+from charte.api.deps import bearer_credentials, get_manifest, get_token_cache, get_workspace, require_token
 from charte.api.lean_route import LeanRoute
 from charte.auth import TokenGrant
 from charte.consent import (
@@ -175,7 +175,11 @@ async def permission(request: Request) -> Response:
     """``allowed`` with a machine-readable ``reason``; consent expires after the manifest's lifetime."""
     # The hot path of every integration: parameters and token are read here, because FastAPI's dependency
     # solving would cost more than the check itself.
-    _read_token(request, bearer_credentials(request))
+    credentials = bearer_credentials(request)
+    if credentials is not None and get_token_cache(request).fresh(credentials.credentials):
+        _read_token(request, credentials)  # answered from memory
+    else:
+        await run_in_threadpool(_read_token, request, credentials)  # asks the store: never on the event loop
     subject, purpose = _required_query(request, "subject", "purpose")
     key = _subject(subject)
 

@@ -153,6 +153,11 @@ class TokenCache:
                 self._entries[hashed] = (now + self._ttl, grant)
         return grant
 
+    def fresh(self, token: str) -> bool:
+        """Whether :meth:`authenticate` would answer ``token`` from memory, without the store."""
+        entry = self._entries.get(digest(token))
+        return entry is not None and entry[0] > self._monotonic()
+
     def forget(self, name: str | None = None) -> None:
         """Drop the token called ``name`` (every token when None): its next use asks the store again."""
         with self._lock:
