@@ -98,3 +98,17 @@ def test_inform_warn_and_export(workspace: Path, tmp_path: Path) -> None:
     invoke("export", "--format", "xlsx", "-o", str(target))
     sheet = load_workbook(target).active
     assert sheet is not None and sheet["A2"].value == "BR-0001"
+
+
+def test_the_command_line_choices_are_the_register_vocabulary() -> None:
+    # Typer needs enums; the domain keeps Literals: the two lists must not drift apart.
+    from typing import get_args
+
+    from charte import cli
+    from charte.breaches import documents, export, facts
+
+    assert [n.value for n in cli.Nature] == list(get_args(facts.Nature))
+    assert [r.value for r in cli.Risk] == list(get_args(facts.RiskLevel))
+    assert [e.value for e in cli.Art34Exception] == list(get_args(facts.Art34Exception))
+    assert [p.value for p in cli.NotificationPhase] == ["auto", *get_args(documents.Phase)]
+    assert [f.value for f in cli.RegisterFormat] == list(get_args(export.RegisterFormat))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from charte.api.deps import Principal, admin_language, get_manifest, get_workspace, require_role
@@ -25,6 +27,7 @@ from charte.rights import (
     InvalidTransition,
     MissingReason,
     RestrictionError,
+    RightsServices,
     UnknownRequest,
     announce_restriction_lift,
     decide_approve,
@@ -158,77 +161,60 @@ def _refused(request: Request, reference: str, principal: Principal, exc: Except
     return _detail(request, reference, principal, status_code=status, error=str(exc))
 
 
+def _decide(request: Request, reference: str, principal: Principal, background: BackgroundTasks, done: str,
+            decision: Callable[[Session, RightsServices, str], RightsRequest]) -> Response:
+    """Apply one decision (given the session, services and actor); then run it if approved, else send its mail."""
+    try:
+        with transaction(get_workspace(request).sessions) as session:
+            item = decision(session, services(request), _actor(principal))
+            ref, state = item.reference, item.state
+    except _REFUSALS as exc:
+        return _refused(request, reference, principal, exc)
+    if state == "approved":
+        run_later(request, background, ref)  # execution, then its letter
+    else:
+        deliver_later(request, background)
+    return _back(request, ref, done)
+
+
 @router.post("/requests/{reference}/approve")
 def approve_request(request: Request, reference: str, background: BackgroundTasks, response: str = Form(""),
                     principal: Principal = Depends(deciders)) -> Response:
     """Approve; execution and the letter follow at once."""
-    try:
-        with transaction(get_workspace(request).sessions) as session:
-            item = decide_approve(session, services(request), reference, actor=_actor(principal),
-                                  response=response or None)
-            ref = item.reference
-    except _REFUSALS as exc:
-        return _refused(request, reference, principal, exc)
-    run_later(request, background, ref)
-    return _back(request, ref, "approved")
+    return _decide(request, reference, principal, background, "approved", lambda session, svc, actor: decide_approve(
+        session, svc, reference, actor=actor, response=response or None))
 
 
 @router.post("/requests/{reference}/deny")
 def deny_request(request: Request, reference: str, background: BackgroundTasks, reason: str = Form(""),
                  principal: Principal = Depends(deciders)) -> Response:
     """Refuse with reasons; the letter cites the CNIL and the courts."""
-    try:
-        with transaction(get_workspace(request).sessions) as session:
-            item = decide_deny(session, services(request), reference, actor=_actor(principal), reason=reason)
-            ref = item.reference
-    except _REFUSALS as exc:
-        return _refused(request, reference, principal, exc)
-    deliver_later(request, background)
-    return _back(request, ref, "denied")
+    return _decide(request, reference, principal, background, "denied", lambda session, svc, actor: decide_deny(
+        session, svc, reference, actor=actor, reason=reason))
 
 
 @router.post("/requests/{reference}/extend")
 def extend_request(request: Request, reference: str, background: BackgroundTasks, months: int = Form(2, ge=1, le=2),
                    reason: str = Form(""), principal: Principal = Depends(deciders)) -> Response:
     """Extend the deadline; the subject is told the reasons now."""
-    try:
-        with transaction(get_workspace(request).sessions) as session:
-            item = decide_extend(session, services(request), reference, actor=_actor(principal), months=months,
-                                 reason=reason)
-            ref = item.reference
-    except _REFUSALS as exc:
-        return _refused(request, reference, principal, exc)
-    deliver_later(request, background)
-    return _back(request, ref, "extended")
+    return _decide(request, reference, principal, background, "extended", lambda session, svc, actor: decide_extend(
+        session, svc, reference, actor=actor, months=months, reason=reason))
 
 
 @router.post("/requests/{reference}/doubt")
 def record_doubt(request: Request, reference: str, background: BackgroundTasks, reason: str = Form(""),
                  principal: Principal = Depends(deciders)) -> Response:
     """Record a reasonable doubt and ask the subject for an identity document."""
-    try:
-        with transaction(get_workspace(request).sessions) as session:
-            item = doubt_identity(session, services(request), reference, actor=_actor(principal), reason=reason)
-            ref = item.reference
-    except _REFUSALS as exc:
-        return _refused(request, reference, principal, exc)
-    deliver_later(request, background)
-    return _back(request, ref, "doubt")
+    return _decide(request, reference, principal, background, "doubt", lambda session, svc, actor: doubt_identity(
+        session, svc, reference, actor=actor, reason=reason))
 
 
 @router.post("/requests/{reference}/confirm-identity")
 def confirm_identity(request: Request, reference: str, background: BackgroundTasks, note: str = Form(""),
                      principal: Principal = Depends(deciders)) -> Response:
     """Confirm the identity (any identity document is deleted); auto-approved types then run."""
-    try:
-        with transaction(get_workspace(request).sessions) as session:
-            item = identity_confirmed(session, services(request), reference, actor=_actor(principal), note=note)
-            ref, state = item.reference, item.state
-    except _REFUSALS as exc:
-        return _refused(request, reference, principal, exc)
-    if state == "approved":
-        run_later(request, background, ref)
-    return _back(request, ref, "identity")
+    return _decide(request, reference, principal, background, "identity", lambda session, svc, actor:
+                   identity_confirmed(session, svc, reference, actor=actor, note=note))
 
 
 @router.get("/requests/{reference}/document")
