@@ -26,7 +26,8 @@ class LedgerEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Not unique: the chain already makes hashes distinct, and the index cost every append (migration 0009).
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class LedgerHead(Base):
