@@ -8,6 +8,7 @@ with the same result. Each system's completion is a ledger event with counts, ne
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charte.anonymise import Keyring, MissingPseudonymKey
 from charte.datastores.catalog import ConnectedSystem
+from charte.datastores.graph import TraversalPlan
 from charte.datastores.identity import normalise_identity
 from charte.datastores.journal import (
     ExecutionInProgress,
@@ -35,6 +37,7 @@ from charte.datastores.operations import (
     plan_erasure,
     plan_rectification,
     plan_restriction,
+    reads_in_one_statement,
     rectification_targets,
     traverse,
 )
@@ -135,9 +138,14 @@ def _run(request_type: RequestType, forms: dict[str, list[str]], system: Connect
 
 
 def _payload(request_type: RequestType, request_id: str, outcome: SystemReport, resumed: bool) -> dict[str, Any]:
+    collections = {c.name: c.counts() for c in outcome.collections}
+    totals: dict[str, int] = {}
+    for counts in collections.values():
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
     payload: dict[str, Any] = {"request_id": request_id, "request_type": request_type, "system": outcome.system,
-                               "collections": {c.name: c.counts() for c in outcome.collections if c.found},
-                               "totals": outcome.totals()}
+                               "collections": {n: c for n, c in collections.items() if c["found"]},
+                               "totals": totals}
     if outcome.kept:
         payload["kept"] = [{"collection": k.collection, "purpose": k.purpose, "rows": k.rows, "fields": k.fields,
                             "until": k.until.isoformat() if k.until else None} for k in outcome.kept]
@@ -151,27 +159,54 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
     catalog = system.catalog
     plan = catalog.plan(forms)
     trace: list[Statement] | None = [] if dry_run else None
-    with driver_transaction(system.engine, write=False) as conn:
+    # One statement reads one snapshot; several need a transaction around them to see one.
+    begin = not reads_in_one_statement(system.engine.dialect, catalog, plan, forms, request_type)
+    with driver_transaction(system.engine, write=False, begin=begin) as conn:
         found = traverse(conn, catalog, plan, forms, request_type, trace=trace)
-    portable_only = request_type == "portability"
     for name in plan.collections:
-        rows = found[name]
-        infos = catalog.fields[name]
-        shown = [f for f in infos if not portable_only or infos[f].portable]
-        report = CollectionReport(name, found=len(rows.rows))
-        if portable_only and not shown:
+        rows = found[name].rows
+        view = _view(system, plan, name, request_type, found[name].columns)
+        if view is None:
             continue
+        fields, names, pick = view
+        report = CollectionReport(name, found=len(rows))
         if not dry_run:
-            report.fields = [FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
-                             for f in shown]
-            positions = [(f, rows.index[f]) for f in shown]
-            report.rows = [{f: row[at] for f, at in positions} for row in rows.rows]
+            report.fields = list(fields)
+            report.rows = [dict(zip(names, pick(row), strict=True)) for row in rows]
         outcome.collections.append(report)
     if trace is not None:
         outcome.statements = trace
         return
     record(store, ledger_type=LEDGER_EVENTS[request_type], payload=_payload(request_type, request_id, outcome, False),
            request_id=request_id, actor=actor, clock=clock)
+
+
+_View = tuple[tuple[FieldReport, ...], tuple[str, ...], Callable[[Sequence[Any]], Sequence[Any]]]
+
+
+def _view(system: ConnectedSystem, plan: TraversalPlan, name: str, request_type: RequestType,
+          columns: tuple[str, ...]) -> _View | None:
+    """What an access report shows of a collection: its fields (with categories and purposes), and how to pick
+    their values out of a row as read; None when portability shows nothing of it."""
+
+    def build() -> _View | None:
+        infos = system.catalog.fields[name]
+        shown = tuple(f for f in infos if request_type != "portability" or infos[f].portable)
+        if request_type == "portability" and not shown:
+            return None
+        fields = tuple(FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
+                       for f in shown)
+        positions = [columns.index(f) for f in shown]
+        return fields, shown, _picker(positions)
+
+    # Field reports are shared by the reports of every request: they are read, never changed.
+    return system.catalog.cached(("view", id(plan), name, request_type), build)
+
+
+def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    if len(positions) > 1:
+        return itemgetter(*positions)  # one C-level call picks every shown value out of a row
+    return lambda row: tuple(row[at] for at in positions)
 
 
 def _plan(request_type: RequestType, conn: Channel, system: ConnectedSystem, found: dict[str, Found],

@@ -14,12 +14,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from sqlalchemy.engine import Dialect
+
 from charte.anonymise import CannotGeneralise, Keyring, MaskingStrategy
 from charte.datastores.annotations import Collection, DataField, Erasure, LegalHold
 from charte.datastores.catalog import Catalog
 from charte.datastores.graph import Edge, Step, TraversalPlan, children_first
 from charte.datastores.report import CollectionReport, Kept, RequestType, Statement, json_value
-from charte.datastores.sql import Dialected, Sql, fetch, fetch_many, render, run_all, run_many
+from charte.datastores.sql import (
+    Dialected,
+    Sql,
+    TraversalPart,
+    fetch,
+    fetch_many,
+    render,
+    run_all,
+    run_many,
+)
 from charte.datastores.strategies import build_strategy
 from charte.manifest.models import Manifest, tr
 from charte.store.driver import Channel
@@ -53,9 +64,11 @@ class Found:
 
     columns: tuple[str, ...]
     rows: list[Sequence[Any]] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.index = {name: i for i, name in enumerate(self.columns)}
+        if not self.index:
+            self.index = {name: i for i, name in enumerate(self.columns)}
 
     def values(self, column: str) -> list[Any]:
         """Distinct non-null values of ``column``."""
@@ -154,6 +167,9 @@ def traverse(conn: Channel, catalog: Catalog, plan: TraversalPlan, identity: Map
              request_type: RequestType, *, lock: bool = False,
              trace: list[Statement] | None = None) -> dict[str, Found]:
     """The subject's rows in every reached collection: one batched query per collection, hop by hop."""
+    shape = _one_statement(conn.dialect, catalog, plan, identity, request_type)
+    if shape is not None:
+        return _traverse_at_once(conn, catalog, shape, identity, trace)
     found: dict[str, Found] = {}
     builder = sql_for(catalog, conn)
     for wave in catalog.cached(("waves", id(plan)), lambda: waves(plan)):
@@ -183,6 +199,109 @@ def traverse(conn: Channel, catalog: Catalog, plan: TraversalPlan, identity: Map
             found[name].rows.extend(rows)
             if trace is not None:
                 trace.append(Statement(render(conn.dialect, sql, values), len(rows), write=False))
+    return found
+
+
+#: Names the one-statement traversal gives its parts (a table with such a name reads the slower way).
+PART_PREFIX = "charte_part_"
+#: SQLite allows 500 terms in a compound SELECT by default.
+MAX_PARTS = 400
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """A plan ready for one-statement traversal: each step's columns, identity fields (with their kinds), links."""
+
+    plan: TraversalPlan
+    request_type: RequestType
+    columns: tuple[tuple[str, ...], ...]
+    identities: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
+    links: tuple[tuple[tuple[str, int, str], ...], ...]
+    #: Each step's column positions (shared by the :class:`Found` of every request, which only read them).
+    indexes: tuple[dict[str, int], ...] = ()
+
+
+def _shape(catalog: Catalog, plan: TraversalPlan, request_type: RequestType) -> _Shape | None:
+    def build() -> _Shape | None:
+        if len(plan.steps) > MAX_PARTS or any(
+                catalog.collections[s.collection].table_name.lower().startswith(PART_PREFIX) for s in plan.steps):
+            return None
+        index = {step.collection: i for i, step in enumerate(plan.steps)}
+        identities = []
+        for step in plan.steps:
+            kinds: dict[str, list[str]] = {}
+            for field_name, kind in step.identities:
+                kinds.setdefault(field_name, []).append(kind)
+            identities.append(tuple((f, tuple(k)) for f, k in kinds.items()))
+        columns = tuple(needed_columns(catalog, plan, s.collection, request_type) for s in plan.steps)
+        return _Shape(plan, request_type, columns, tuple(identities),
+                      tuple(tuple((e.target_field, index[e.source], e.source_field) for e in s.incoming)
+                            for s in plan.steps),
+                      tuple({name: i for i, name in enumerate(c)} for c in columns))
+
+    return catalog.cached(("shape", id(plan), request_type), build)
+
+
+def _statement(catalog: Catalog, conn: Channel, shape: _Shape, counts: tuple[int, ...]) -> tuple[Sql, list[int]]:
+    """The one statement for these identity value counts, and the plan step each of its parts is."""
+
+    def build() -> tuple[Sql, list[int]]:
+        steps: list[int] = []
+        parts: list[TraversalPart] = []
+        at = iter(counts)
+        for i, step in enumerate(shape.plan.steps):
+            identities = tuple((f, n) for (f, _), n in zip(shape.identities[i], at, strict=False) if n)
+            links = tuple((target, steps.index(source), source_field) for target, source, source_field
+                          in shape.links[i] if source in steps)
+            if not identities and not links:
+                continue  # nothing leads to this collection for this subject: nothing to read there
+            collection = catalog.collections[step.collection]
+            parts.append(TraversalPart(collection.table_name, catalog.schemas.get(step.collection),
+                                       shape.columns[i], identities, links))
+            steps.append(i)
+        return (sql_for(catalog, conn).traversal(parts, PART_PREFIX) if parts else Sql("", 0, False)), steps
+
+    return catalog.cached(("statement", id(shape), conn.dialect.paramstyle, counts), build)
+
+
+def reads_in_one_statement(dialect: Dialect, catalog: Catalog, plan: TraversalPlan,
+                           identity: Mapping[str, list[str]], request_type: RequestType) -> bool:
+    """Whether :func:`traverse` reads everything in one statement there (a snapshot on its own)."""
+    return _one_statement(dialect, catalog, plan, identity, request_type) is not None
+
+
+def _one_statement(dialect: Dialect, catalog: Catalog, plan: TraversalPlan, identity: Mapping[str, list[str]],
+                   request_type: RequestType) -> _Shape | None:
+    # SQLite only: elsewhere a UNION coerces the parts' columns to common types (and PostgreSQL's pipeline already
+    # makes each hop one round trip).
+    if dialect.name != "sqlite" or sum(map(len, identity.values())) > CHUNK:
+        return None
+    return _shape(catalog, plan, request_type)
+
+
+def _traverse_at_once(conn: Channel, catalog: Catalog, shape: _Shape, identity: Mapping[str, list[str]],
+                      trace: list[Statement] | None) -> dict[str, Found]:
+    """The whole traversal in one statement (SQLite): the hops run inside the database, on one snapshot."""
+    values: list[Any] = []
+    counts: list[int] = []
+    for fields in shape.identities:
+        for _, kinds in fields:
+            given = identity[kinds[0]] if len(kinds) == 1 and kinds[0] in identity else list(
+                dict.fromkeys(v for kind in kinds for v in identity.get(kind, ())))
+            counts.append(len(given))
+            values.extend(given)
+    sql, steps = _statement(catalog, conn, shape, tuple(counts))
+    found = {step.collection: Found(columns, [], index)
+             for step, columns, index in zip(shape.plan.steps, shape.columns, shape.indexes, strict=True)}
+    if not steps:
+        return found
+    rows = fetch(conn, sql, values)
+    targets = [(found[shape.plan.steps[i].collection].rows.append, 1 + len(shape.columns[i])) for i in steps]
+    for row in rows:
+        add, end = targets[row[0]]
+        add(row[1:end])
+    if trace is not None:
+        trace.append(Statement(render(conn.dialect, sql, values), len(rows), write=False))
     return found
 
 

@@ -74,6 +74,21 @@ class Sql:
         return tuple(values)
 
 
+@dataclass(frozen=True)
+class TraversalPart:
+    """One collection in a one-statement traversal: what it selects, and the conditions that find its rows.
+
+    ``identities`` are (column, number of values) pairs; ``links`` are (column, earlier part, its column): rows
+    whose ``column`` holds a value of that part's ``column``.
+    """
+
+    table: str
+    schema: str | None
+    columns: tuple[str, ...]
+    identities: tuple[tuple[str, int], ...]
+    links: tuple[tuple[str, int, str], ...]
+
+
 @dataclass
 class Dialected:
     """Builds statement text for one dialect (cached by shape)."""
@@ -114,6 +129,31 @@ class Dialected:
             selected = ", ".join(self.quote(c) for c in columns)
             text = (f"SELECT {selected} FROM {self._table(table, schema)} WHERE {' OR '.join(where)}"  # noqa: S608
                     + (" FOR UPDATE" if lock and self.locks else ""))
+            found = self._cache[key] = Sql(text, at, self.named)
+        return found
+
+    def traversal(self, parts: Sequence[TraversalPart], prefix: str) -> Sql:
+        """Every part's rows in one statement: a CTE per part, then ``SELECT part, columns...`` of each, joined by
+        ``UNION ALL`` and padded with NULLs to one width. Only for SQLite, whose columns keep each value's type."""
+        key = ("traversal", tuple(parts), prefix)
+        found = self._cache.get(key)
+        if found is None:
+            width = max(len(part.columns) for part in parts)
+            ctes, selects, at = [], [], 0
+            for i, part in enumerate(parts):
+                where = []
+                for column, count in part.identities:
+                    where.append(f"{self.quote(column)} IN ({self._marks(at, count)})")
+                    at += count
+                for column, source, source_column in part.links:
+                    linked = f"SELECT {self.quote(source_column)} FROM {prefix}{source}"  # noqa: S608
+                    where.append(f"{self.quote(column)} IN ({linked})")
+                selected = ", ".join(self.quote(c) for c in part.columns)
+                ctes.append(f"{prefix}{i} AS (SELECT {selected} FROM {self._table(part.table, part.schema)} "  # noqa: S608
+                            f"WHERE {' OR '.join(where)})")
+                padding = ", NULL" * (width - len(part.columns))
+                selects.append(f"SELECT {i}, {selected}{padding} FROM {prefix}{i}")  # noqa: S608
+            text = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
             found = self._cache[key] = Sql(text, at, self.named)
         return found
 
@@ -212,12 +252,15 @@ def run_all(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> None:
 def fetch(conn: Channel, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Run a query on the connection's driver, inside its transaction."""
     cursor = driver_of(conn).cursor()
-    with _driver_errors(conn):
-        try:
-            cursor.execute(sql.text, sql.params(values))
-            return [tuple(row) for row in cursor.fetchall()]
-        finally:
-            cursor.close()
+    try:
+        cursor.execute(sql.text, sql.params(values))
+        rows = cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
+    finally:
+        cursor.close()
+    # The drivers give tuples already (sqlite3, psycopg, PyMySQL): copy only what is not one.
+    return rows if all(type(row) is tuple for row in rows) else [tuple(row) for row in rows]
 
 
 def run(conn: Channel, sql: Sql, values: Sequence[Any]) -> None:
