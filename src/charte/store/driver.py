@@ -14,11 +14,11 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, event
 from sqlalchemy.exc import DBAPIError
@@ -184,7 +184,15 @@ def _begin(raw: Any, write: bool) -> None:
         cursor.close()
 
 
-_Compiled = tuple[SQLCompiler, tuple[str, ...] | None, dict[str, Callable[[Any], Any]]]
+class _Compiled(NamedTuple):
+    """A statement compiled for one dialect, with what binding its parameters needs."""
+
+    compiled: SQLCompiler
+    order: tuple[str, ...] | None
+    processors: dict[str, Callable[[Any], Any]]
+    #: Names the caller must give, when every other parameter is a constant (else None: SQLAlchemy binds).
+    required: frozenset[str] | None
+    fixed: dict[str, Any]
 
 
 class HotStatement:
@@ -214,14 +222,22 @@ class HotStatement:
                 processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
                     processors[name] = processor
-            found = (compiled, order, processors)
+            required = frozenset(name for bind, name in compiled.bind_names.items() if bind.required)
+            fixed = {name: bind.value for bind, name in compiled.bind_names.items()
+                     if not bind.required and bind.callable is None}
+            complete = len(required) + len(fixed) == len(compiled.bind_names)
+            found = _Compiled(compiled, order, processors, required if complete else None, fixed)
             with self._lock:
                 self._compiled[dialect.name] = found
         return found
 
     def _bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[str, Any]:
-        compiled, order, processors = self._for(dialect)
-        values = compiled.construct_params(dict(params) if params else None) or {}
+        compiled, order, processors, required, fixed = self._for(dialect)
+        if required is not None and (params or {}).keys() >= required:
+            # Every parameter given or constant: what construct_params would do, without its generality.
+            values: MutableMapping[str, Any] = {**fixed, **params} if params else dict(fixed)
+        else:
+            values = compiled.construct_params(dict(params) if params else None) or {}
         for name, processor in processors.items():
             if name in values:
                 values[name] = processor(values[name])
