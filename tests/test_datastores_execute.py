@@ -28,7 +28,8 @@ from charte.datastores import (
     load_systems,
     restricted_rows,
 )
-from charte.datastores.journal import row_key
+from charte.datastores.journal import claim, row_key
+from charte.datastores.report import Kept
 from charte.ledger import verify
 from charte.manifest import Manifest, load_manifest
 from charte.store import make_engine, migrate, session_factory
@@ -287,6 +288,44 @@ def test_a_refused_statement_rolls_the_system_back_and_leaves_no_plan(shop: Shop
     assert not shop.events("datastore.erased")
     with shop.store() as session:
         assert session.scalars(select(DatastoreExecution)).first() is None
+
+
+def test_a_plan_claimed_by_an_earlier_run_wins_over_a_fresh_one(shop: Shop) -> None:
+    # A run killed right after claiming: its plan (here, deleting Alice's notes only) and its report are in the
+    # journal. Running the request again applies that plan, not a new one, and reports what the first run planned.
+    claimed_report = {"collections": [{"name": "notes", "found": 1, "deleted": 1}], "kept": []}
+    plan = {"operations": [{"kind": "delete", "collection": "notes", "keys": [[1]], "values": {}, "fields": [],
+                            "rows": []}]}
+    assert claim(shop.store, request_id="killed-1", system="shop", request_type="erasure", plan=plan,
+                 report=claimed_report, clock=lambda: date(2026, 1, 1)) is None  # type: ignore[arg-type,return-value]
+    again = claim(shop.store, request_id="killed-1", system="shop", request_type="erasure", plan={"operations": []},
+                  report={}, clock=lambda: date(2026, 1, 1))  # type: ignore[arg-type,return-value]
+    assert again is not None and again.status == "prepared" and again.report == claimed_report
+    people_before = expected_of(shop.engine, ALICE)["people"]
+
+    resumed = shop.run("erasure", {"email": ALICE}, request_id="killed-1")
+    assert resumed.ok, resumed.to_dict()
+    system = resumed.systems[0]
+    assert system.status == "resumed"
+    assert system.journal() == claimed_report
+    assert "notes" in dump(shop.engine) and not sql_ids(shop.engine, "SELECT id FROM notes WHERE id = 1")
+    assert expected_of(shop.engine, ALICE)["people"] == people_before  # the fresh plan was not applied
+    [event] = shop.events("datastore.erased")
+    assert event["resumed"] is True and event["totals"] == {"found": 1, "deleted": 1}
+
+    done = shop.run("erasure", {"email": ALICE}, request_id="killed-1")
+    assert done.systems[0].status == "already_done" and done.systems[0].journal() == claimed_report
+    assert len(shop.events("datastore.erased")) == 1
+    conflict = shop.run("rectification", {"email": ALICE}, request_id="killed-1", changes={"user.name": "A"})
+    assert conflict.systems[0].status == "failed" and "already executed as a erasure" in (
+        conflict.systems[0].error or "")
+
+
+def test_kept_data_in_the_journal_has_every_field() -> None:
+    kept = Kept("invoices", 2, "accounting", "Code de commerce", "10 years", date(2036, 12, 31), ["amount"])
+    data = kept.to_dict()
+    assert set(data) == set(Kept.__dataclass_fields__)
+    assert Kept(**{**data, "until": date.fromisoformat(data["until"])}) == kept
 
 
 def test_journal_register_and_ledger_in_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:

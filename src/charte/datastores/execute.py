@@ -21,10 +21,10 @@ from charte.datastores.identity import normalise_identity
 from charte.datastores.journal import (
     ExecutionInProgress,
     JournalConflict,
+    claim,
     discard,
     finish,
     journal_entry,
-    prepare,
     record,
 )
 from charte.datastores.operations import (
@@ -228,36 +228,37 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
             outcome: SystemReport, *, manifest: Manifest, store: sessionmaker[Session], request_id: str,
             changes: dict[str, Any], dry_run: bool, keyring: Keyring | None, actor: str, clock: Clock) -> None:
     catalog = system.catalog
-    entry = journal_entry(store, request_id, system.key)
-    if entry is not None and entry.request_type != request_type:
-        raise JournalConflict(f"request id {request_id} was already executed as a {entry.request_type} request "
-                              f"on system {system.key}")
-    if entry is not None and entry.status == "done":
-        outcome.restore(entry.report)
-        outcome.status = "already_done" if not dry_run else "dry_run"
-        return
-    resumed = entry is not None
     trace: list[Statement] | None = [] if dry_run else None
-    prepared = committing = False
+    claimed = committing = False
     try:
         with driver_transaction(system.engine, commit=not dry_run) as conn:
-            if entry is not None and entry.plan is not None:
-                operations = [Operation.from_json(op) for op in entry.plan["operations"]]
+            found = traverse(conn, catalog, catalog.plan(forms), forms, request_type, lock=True, trace=trace)
+            operations, outcome.collections, outcome.kept = _plan(
+                request_type, conn, system, found, forms, manifest=manifest, changes=changes, keyring=keyring)
+            report = outcome.journal()
+            # Planned under the system's locks, claimed before anything changes: an earlier run's entry, if any,
+            # wins (its plan is applied again, or its report given back).
+            entry = journal_entry(store, request_id, system.key) if dry_run else claim(
+                store, request_id=request_id, system=system.key, request_type=request_type,
+                plan={"operations": [op.to_json() for op in operations]}, report=report, clock=clock)
+            claimed = entry is None and not dry_run
+            if entry is not None:
+                if entry.request_type != request_type:
+                    raise JournalConflict(f"request id {request_id} was already executed as a "
+                                          f"{entry.request_type} request on system {system.key}")
                 outcome.restore(entry.report)
+                if entry.status == "done" or entry.plan is None:
+                    outcome.status = "already_done" if not dry_run else "dry_run"
+                    if trace is not None:
+                        outcome.statements = trace
+                    return
+                operations = [Operation.from_json(op) for op in entry.plan["operations"]]
                 outcome.status = "resumed" if not dry_run else "dry_run"
-            else:
-                found = traverse(conn, catalog, catalog.plan(forms), forms, request_type, lock=True, trace=trace)
-                operations, outcome.collections, outcome.kept = _plan(
-                    request_type, conn, system, found, forms, manifest=manifest, changes=changes, keyring=keyring)
-                if operations and not dry_run:
-                    prepare(store, request_id=request_id, system=system.key, request_type=request_type,
-                            plan={"operations": [op.to_json() for op in operations]}, report=outcome.journal(),
-                            clock=clock)
-                    prepared = True
+                report = entry.report
             apply(conn, catalog, operations, trace=trace)
             committing = not dry_run
     except (SQLAlchemyError, StatementFailed):
-        if prepared and not committing:
+        if claimed and not committing:
             # Refused before the commit, so rolled back: nothing of the plan happened; the next run plans afresh.
             # A failed commit may still have happened, and a resumed plan may already be applied: those plans are
             # kept, and the next run applies them again (which changes nothing if they are).
@@ -267,6 +268,7 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
         outcome.statements = trace
         return
     register = [(op.collection, key) for op in operations if op.kind == "register" for key in op.keys]
-    finish(store, request_id=request_id, system=system.key, request_type=request_type, report=outcome.journal(),
-           ledger_type=LEDGER_EVENTS[request_type], payload=_payload(request_type, request_id, outcome, resumed),
+    finish(store, request_id=request_id, system=system.key, request_type=request_type, report=report,
+           ledger_type=LEDGER_EVENTS[request_type],
+           payload=_payload(request_type, request_id, outcome, outcome.status == "resumed"),
            actor=actor, clock=clock, register=register)

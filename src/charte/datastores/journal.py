@@ -2,8 +2,9 @@
 
 A change on a system is journaled as *prepared* (its plan: row keys and values) before the system's transaction
 commits, and *done* (plan cleared, counts kept, ledger event appended) right after. A process killed in between
-leaves a prepared entry; running the request again applies the same plan to the same rows, so the result is the
-one an uninterrupted run gives and nothing is done twice.
+leaves a prepared entry; running the request again finds it when it claims the request (:func:`claim`) and
+applies the same plan to the same rows, so the result is the one an uninterrupted run gives and nothing is done
+twice.
 
 These writes happen on every request, so they are Core statements run straight on a pooled driver connection
 (:mod:`charte.store.driver`): the ORM unit of work cost ~1.5 ms per request here, and SQLAlchemy's execution
@@ -30,12 +31,11 @@ _RESTRICTIONS = cast(Table, DatastoreRestriction.__table__)
 _THIS = (_EXECUTIONS.c.request_id == bindparam("rid"), _EXECUTIONS.c.system == bindparam("sys"))
 _ENTRY = HotRead(select(_EXECUTIONS.c.request_type, _EXECUTIONS.c.status, _EXECUTIONS.c.plan,
                         _EXECUTIONS.c.report).where(*_THIS))
-_LOCK_ENTRY = HotRead(select(_EXECUTIONS.c.status).where(*_THIS).with_for_update())
 _ENTRY_COLUMNS = ("request_id", "system", "request_type", "status", "plan", "report", "started_at", "finished_at")
 _ADD_ENTRY = HotStatement(insert(_EXECUTIONS).values({name: bindparam(name) for name in _ENTRY_COLUMNS}))
-_DONE = HotStatement(update(_EXECUTIONS).where(*_THIS).values(status="done", plan=None,
-                                                               report=bindparam("new_report"),
-                                                               finished_at=bindparam("now")))
+# The report stays the one claimed with the plan: applying the plan does not change what it says.
+_DONE = HotStatement(update(_EXECUTIONS).where(*_THIS, _EXECUTIONS.c.status == "prepared").values(
+    status="done", plan=None, finished_at=bindparam("now")))
 _DISCARD = HotStatement(delete(_EXECUTIONS).where(*_THIS, _EXECUTIONS.c.status == "prepared"))
 _REGISTERED = HotRead(select(_RESTRICTIONS.c.id).where(
     _RESTRICTIONS.c.system == bindparam("sys"), _RESTRICTIONS.c.collection == bindparam("col"),
@@ -91,17 +91,23 @@ def journal_entry(store: sessionmaker[Session], request_id: str, system: str) ->
     return JournalEntry(*rows[0]) if rows else None
 
 
-def prepare(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
-            plan: dict[str, Any], report: dict[str, Any], clock: Clock) -> None:
-    """Record the plan before the system's transaction commits; raise if another process is on it."""
+def claim(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
+          plan: dict[str, Any], report: dict[str, Any], clock: Clock) -> JournalEntry | None:
+    """Journal the plan before the system's transaction commits; None when claimed, else the entry an earlier run
+    left (prepared: apply its plan; done: answer with its report)."""
     try:
         with driver_transaction(_engine(store)) as conn:
             _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
                                   "status": "prepared", "plan": plan, "report": report, "started_at": clock(),
                                   "finished_at": None})
+        return None
     except IntegrityError as exc:
-        raise ExecutionInProgress(f"request {request_id} is being executed on system {system} by another "
-                                  "process; run it again when that one is finished") from exc
+        entry = journal_entry(store, request_id, system)
+        if entry is None:
+            # It was there a moment ago and is gone: another process discarded its plan after a rollback.
+            raise ExecutionInProgress(f"request {request_id} is being executed on system {system} by another "
+                                      "process; run it again when that one is finished") from exc
+        return entry
 
 
 def discard(store: sessionmaker[Session], request_id: str, system: str) -> None:
@@ -113,19 +119,18 @@ def discard(store: sessionmaker[Session], request_id: str, system: str) -> None:
 def finish(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
            report: dict[str, Any], ledger_type: str, payload: dict[str, Any], actor: str, clock: Clock,
            register: Iterable[tuple[str, Sequence[Any]]] = ()) -> None:
-    """Mark the execution done, fill the restriction register and append the ledger event, all at once."""
+    """Mark the claimed execution done, fill the restriction register and append the ledger event, all at once;
+    nothing when another process finished it first."""
     now = clock()
     this = {"rid": request_id, "sys": system}
     with driver_transaction(_engine(store)) as conn:
-        status = next(iter(_LOCK_ENTRY.rows(conn, this)), (None,))[0]
-        if status == "done":
-            return
-        if status is None:
+        if not _DONE.run(conn, {**this, "now": now}):
+            if _ENTRY.rows(conn, this):
+                return  # done already: its ledger event is there
+            # Claimed, then discarded by a run that saw the transaction fail, though its commit went through.
             _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
                                   "status": "done", "plan": None, "report": report, "started_at": now,
                                   "finished_at": now})
-        else:
-            _DONE.run(conn, {**this, "new_report": report, "now": now})
         _register(conn, system, request_id, register, now)
         append_event(conn, ledger_type, payload, actor=actor, subject=request_id, clock=clock)
 

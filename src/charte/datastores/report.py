@@ -58,9 +58,9 @@ class Kept:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        data = asdict(self)
-        data["until"] = self.until.isoformat() if self.until else None
-        return data
+        return {"collection": self.collection, "rows": self.rows, "purpose": self.purpose, "reason": self.reason,
+                "period": self.period, "until": self.until.isoformat() if self.until else None,
+                "fields": list(self.fields)}
 
 
 @dataclass

@@ -24,8 +24,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# One encoder for every call: json.dumps with options builds a new one each time.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+# One encoder for every call: json.dumps with options builds a new one each time. Ledger payloads are built by
+# Charte as trees, so the encoder need not track containers to detect cycles.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+                              check_circular=False)
 
 
 def canonical_json(value: Any) -> str:

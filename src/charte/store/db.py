@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from charte.store.heap import keep_heap
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -21,6 +23,7 @@ class StoreNotReady(Exception):
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    keep_heap()  # a process with a store serves requests: see charte.store.heap
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)
