@@ -30,7 +30,7 @@ from charte.datastores import (
 )
 from charte.datastores.journal import claim, row_key
 from charte.datastores.report import Kept
-from charte.ledger import verify
+from charte.ledger import utcnow, verify
 from charte.manifest import Manifest, load_manifest
 from charte.store import make_engine, migrate, session_factory
 from charte.store.datastores import DatastoreExecution
@@ -297,9 +297,9 @@ def test_a_plan_claimed_by_an_earlier_run_wins_over_a_fresh_one(shop: Shop) -> N
     plan = {"operations": [{"kind": "delete", "collection": "notes", "keys": [[1]], "values": {}, "fields": [],
                             "rows": []}]}
     assert claim(shop.store, request_id="killed-1", system="shop", request_type="erasure", plan=plan,
-                 report=claimed_report, clock=lambda: date(2026, 1, 1)) is None  # type: ignore[arg-type,return-value]
+                 report=claimed_report, clock=utcnow) is None
     again = claim(shop.store, request_id="killed-1", system="shop", request_type="erasure", plan={"operations": []},
-                  report={}, clock=lambda: date(2026, 1, 1))  # type: ignore[arg-type,return-value]
+                  report={}, clock=utcnow)
     assert again is not None and again.status == "prepared" and again.report == claimed_report
     people_before = expected_of(shop.engine, ALICE)["people"]
 
