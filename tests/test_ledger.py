@@ -8,10 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from charte import ledger
+from charte.ledger.chain import canonical_json, event_body
 from charte.store import session_factory, transaction
 from charte.store.models import LedgerEvent
 
@@ -169,3 +172,14 @@ def test_concurrent_appends_keep_one_chain(store: Engine) -> None:
     assert result.ok and result.count == 40
     with session_factory(store)() as session:
         assert session.query(LedgerEvent).count() == 40
+
+
+@given(seq=st.integers(min_value=1, max_value=2**62), recorded_at=st.text(), type_=st.text(), actor=st.text(),
+       subject=st.none() | st.text(), payload=st.text(), prev_hash=st.text())
+def test_the_event_body_is_the_canonical_json_of_the_event(seq: int, recorded_at: str, type_: str, actor: str,
+                                                           subject: str | None, payload: str,
+                                                           prev_hash: str) -> None:
+    event = {"seq": seq, "recorded_at": recorded_at, "type": type_, "actor": actor, "subject": subject,
+             "payload": payload, "prev_hash": prev_hash}
+    assert event_body(seq=seq, recorded_at=recorded_at, type=type_, actor=actor, subject=subject, payload=payload,
+                      prev_hash=prev_hash) == canonical_json(event)

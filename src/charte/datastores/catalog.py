@@ -62,9 +62,9 @@ class Catalog:
             value = self._cache[key] = build()
             return value
 
-    def links_to(self, parent: str) -> list[Link]:
+    def links_to(self, parent: str) -> tuple[Link, ...]:
         """References pointing at ``parent``."""
-        return [link for link in self.links if link.parent == parent]
+        return self.cached(("links_to", parent), lambda: tuple(link for link in self.links if link.parent == parent))
 
 
 @dataclass(eq=False)

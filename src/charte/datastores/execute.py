@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from charte.anonymise import Keyring, MissingPseudonymKey
+from charte.anonymise import Keyring, MaskingStrategy, MissingPseudonymKey
 from charte.datastores.catalog import ConnectedSystem
 from charte.datastores.graph import TraversalPlan
 from charte.datastores.identity import normalise_identity
@@ -215,7 +215,10 @@ def _plan(request_type: RequestType, conn: Channel, system: ConnectedSystem, fou
     catalog = system.catalog
     plan = catalog.plan(forms)
     if request_type == "erasure":
-        context = ErasureContext(manifest, keyring, manifest.default_language)
+        # Strategies that need no key depend on the annotations only: the catalog keeps them for every request.
+        shared: dict[tuple[str, str], MaskingStrategy | None] = (
+            catalog.cached(("strategies", id(manifest)), dict) if keyring is None else {})
+        context = ErasureContext(manifest, keyring, manifest.default_language, shared)
         return plan_erasure(conn, catalog, plan, found, context)
     if request_type == "rectification":
         ops, reports = plan_rectification(catalog, plan, found, changes)

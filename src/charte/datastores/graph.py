@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from charte.datastores.annotations import Collection, Direction
 
@@ -51,7 +52,7 @@ class TraversalPlan:
 
     steps: tuple[Step, ...]
 
-    @property
+    @cached_property
     def collections(self) -> tuple[str, ...]:
         """Names of the reached collections in visiting order."""
         return tuple(step.collection for step in self.steps)

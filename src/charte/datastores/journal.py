@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +35,7 @@ _ENTRY_COLUMNS = ("request_id", "system", "request_type", "status", "plan", "rep
 _ADD_ENTRY = HotStatement(insert(_EXECUTIONS).values({name: bindparam(name) for name in _ENTRY_COLUMNS}))
 # The report stays the one claimed with the plan: applying the plan does not change what it says.
 _DONE = HotStatement(update(_EXECUTIONS).where(*_THIS, _EXECUTIONS.c.status == "prepared").values(
-    status="done", plan=None, finished_at=bindparam("now")))
+    status="done", plan=null(), finished_at=bindparam("now")))
 _DISCARD = HotStatement(delete(_EXECUTIONS).where(*_THIS, _EXECUTIONS.c.status == "prepared"))
 _REGISTERED = HotRead(select(_RESTRICTIONS.c.id).where(
     _RESTRICTIONS.c.system == bindparam("sys"), _RESTRICTIONS.c.collection == bindparam("col"),

@@ -9,10 +9,11 @@ generalisations).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from operator import itemgetter
+from typing import Any, Literal, cast
 
 from sqlalchemy.engine import Dialect
 
@@ -77,8 +78,16 @@ class Found:
 
     def keyed(self, keys: Sequence[str]) -> dict[Key, Sequence[Any]]:
         """Rows by primary key."""
+        key_of = self.key_of(keys)
+        return {key_of(row): row for row in self.rows}
+
+    def key_of(self, keys: Sequence[str]) -> Callable[[Sequence[Any]], Key]:
+        """A function giving a row's key (the values of ``keys``) as a tuple."""
         positions = [self.index[k] for k in keys]
-        return {tuple(row[i] for i in positions): row for row in self.rows}
+        if len(positions) == 1:
+            at = positions[0]
+            return lambda row: (row[at],)
+        return cast(Callable[[Sequence[Any]], Key], itemgetter(*positions))
 
     def get(self, row: Sequence[Any], column: str) -> Any:
         """The value of ``column`` in ``row``."""
@@ -404,12 +413,14 @@ def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[st
         if step is not None and edge in step.incoming and link.child != parent:
             # Every child row pointing at these parents was found through this very edge.
             child_found = found[link.child]
-            keys = child.keys
+            key_of = child_found.key_of(child.keys) if child.keys else tuple
+            gone = deleting.get(link.child, {})
+            cleared = masking.get(link.child, {}) if nulls_link else {}
+            at = child_found.index[link.child_field]
             for row in child_found.rows:
-                key = tuple(child_found.get(row, k) for k in keys) if keys else tuple(row)
-                if key in deleting.get(link.child, {}) or (key in masking.get(link.child, {}) and nulls_link):
-                    continue
-                referenced.add(child_found.get(row, link.child_field))
+                child_key = key_of(row)
+                if child_key not in gone and child_key not in cleared:
+                    referenced.add(row[at])
         else:
             keys = _require_keys(child) if link.child in deleting or link.child in masking else child.keys
             columns = (*keys, link.child_field)

@@ -38,9 +38,18 @@ def canonical_json(value: Any) -> str:
 def event_hash(*, seq: int, recorded_at: str, type: str, actor: str, subject: str | None, payload: str,
                prev_hash: str) -> str:
     """SHA-256 over the previous hash and the event's canonical JSON."""
-    body = canonical_json({"seq": seq, "recorded_at": recorded_at, "type": type, "actor": actor,
-                           "subject": subject, "payload": payload, "prev_hash": prev_hash})
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + event_body(seq=seq, recorded_at=recorded_at, type=type, actor=actor,
+                                                  subject=subject, payload=payload,
+                                                  prev_hash=prev_hash)).encode()).hexdigest()
+
+
+def event_body(*, seq: int, recorded_at: str, type: str, actor: str, subject: str | None, payload: str,
+               prev_hash: str) -> str:
+    """The event's canonical JSON, written out in key order (every event is hashed, so no dict is sorted)."""
+    text = _CANONICAL.encode
+    who = "null" if subject is None else text(subject)
+    return (f'{{"actor":{text(actor)},"payload":{text(payload)},"prev_hash":{text(prev_hash)},'
+            f'"recorded_at":{text(recorded_at)},"seq":{int(seq)},"subject":{who},"type":{text(type)}}}')
 
 
 _EVENTS = cast(Table, LedgerEvent.__table__)
