@@ -14,14 +14,13 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import ClauseElement
@@ -120,9 +119,8 @@ class _SqliteHolding:
 _HOLDING = _SqliteHolding()
 
 
-@contextmanager
 def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = True,
-                       begin: bool = True) -> Iterator[DriverConnection]:
+                       begin: bool = True) -> DriverTransaction:
     """One transaction on a driver connection: committed at the end (unless ``commit`` is false, for dry runs),
     rolled back on error; driver errors leave as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
 
@@ -132,19 +130,59 @@ def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = Tru
     statement. The connection is pooled, or on an SQLite file the thread's own (:class:`_SqliteHolding`); one
     the database dropped is thrown away.
     """
-    dialect = engine.dialect
-    error = dialect.loaded_dbapi.Error
-    dbapi, release = _lease(engine)
-    broken: BaseException | None = None
-    try:
-        if dialect.name == "sqlite" and (write or begin):
-            _begin(dbapi, write)
-        yield DriverConnection(dbapi, dialect)
-        if commit:
-            dbapi.commit()
-        else:
-            dbapi.rollback()
-    except BaseException as exc:
+    return DriverTransaction(engine, write, commit, begin)
+
+
+class DriverTransaction:
+    """The context manager :func:`driver_transaction` returns (a class: it runs several times per request)."""
+
+    __slots__ = ("_begin", "_commit", "_dbapi", "_engine", "_release", "_write")
+
+    def __init__(self, engine: Engine, write: bool, commit: bool, begin: bool) -> None:
+        self._engine = engine
+        self._write = write
+        self._commit = commit
+        self._begin = begin
+        self._dbapi: Any = None
+        self._release: Callable[[BaseException | None], None] | None = None
+
+    def __enter__(self) -> DriverConnection:
+        dialect = self._engine.dialect
+        self._dbapi, self._release = _lease(self._engine)
+        if dialect.name == "sqlite" and (self._write or self._begin):
+            try:
+                self._dbapi.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+            except BaseException as exc:
+                wrapped = self._abandon(exc)
+                if wrapped is not None:
+                    raise wrapped from exc
+                raise
+        return DriverConnection(self._dbapi, dialect)
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            try:
+                if self._commit:
+                    self._dbapi.commit()
+                else:
+                    self._dbapi.rollback()
+            except BaseException as failed:
+                wrapped = self._abandon(failed)
+                if wrapped is not None:
+                    raise wrapped from failed
+                raise
+            self._done(None)
+            return
+        wrapped = self._abandon(exc)
+        if wrapped is not None:
+            raise wrapped from exc
+
+    def _abandon(self, exc: BaseException) -> StatementError | None:
+        """Roll back after ``exc`` (or drop a connection the database broke); the error to raise instead, if any."""
+        dialect = self._engine.dialect
+        error = dialect.loaded_dbapi.Error
+        dbapi = self._dbapi
+        broken: BaseException | None = None
         origin = exc if isinstance(exc, error) else getattr(exc, "orig", None) or exc.__cause__
         if isinstance(origin, error) and dialect.is_disconnect(origin, getattr(dbapi, "dbapi_connection", dbapi),
                                                                None):
@@ -154,11 +192,15 @@ def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = Tru
                 dbapi.rollback()
             except error as failed:
                 broken = failed
+        self._done(broken)
         if isinstance(exc, error):
-            raise DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, exc, error, dialect=dialect) from exc
-        raise
-    finally:
-        release(broken)
+            return DBAPIError.instance("COMMIT" if self._commit else "ROLLBACK", None, exc, error, dialect=dialect)
+        return None
+
+    def _done(self, broken: BaseException | None) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release(broken)
 
 
 def _lease(engine: Engine) -> tuple[Any, Callable[[BaseException | None], None]]:
@@ -174,14 +216,6 @@ def _lease(engine: Engine) -> tuple[Any, Callable[[BaseException | None], None]]
         raw.close()
 
     return raw, release
-
-
-def _begin(raw: Any, write: bool) -> None:
-    cursor = raw.cursor()
-    try:
-        cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    finally:
-        cursor.close()
 
 
 class _Compiled(NamedTuple):
