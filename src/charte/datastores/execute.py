@@ -138,14 +138,16 @@ def _run(request_type: RequestType, forms: dict[str, list[str]], system: Connect
 
 
 def _payload(request_type: RequestType, request_id: str, outcome: SystemReport, resumed: bool) -> dict[str, Any]:
-    collections = {c.name: c.counts() for c in outcome.collections}
+    collections: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for counts in collections.values():
+    for collection in outcome.collections:
+        counts = collection.counts()
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
+        if counts["found"]:
+            collections[collection.name] = counts
     payload: dict[str, Any] = {"request_id": request_id, "request_type": request_type, "system": outcome.system,
-                               "collections": {n: c for n, c in collections.items() if c["found"]},
-                               "totals": totals}
+                               "collections": collections, "totals": totals}
     if outcome.kept:
         payload["kept"] = [{"collection": k.collection, "purpose": k.purpose, "rows": k.rows, "fields": k.fields,
                             "until": k.until.isoformat() if k.until else None} for k in outcome.kept]
