@@ -321,6 +321,22 @@ def test_a_plan_claimed_by_an_earlier_run_wins_over_a_fresh_one(shop: Shop) -> N
         conflict.systems[0].error or "")
 
 
+def test_a_done_request_is_answered_from_the_journal_when_its_system_is_down(shop: Shop, tmp_path: Path) -> None:
+    erased = shop.run("erasure", {"email": ALICE}, request_id="erase-then-down")
+    assert erased.ok, erased.to_dict()
+    manifest_path = write_manifest(tmp_path / "down")
+    down = load_systems(load_manifest(manifest_path), manifest_path,
+                        environ={"SHOP_URL": f"sqlite:///{tmp_path / 'missing' / 'shop.db'}"})
+    again = execute("erasure", {"email": ALICE}, manifest=shop.manifest, systems=down, store=shop.store,
+                    request_id="erase-then-down", keyring=shop.keyring)
+    assert again.ok and again.systems[0].status == "already_done", again.to_dict()
+    assert again.totals() == erased.totals()
+    other = execute("erasure", {"email": BOB}, manifest=shop.manifest, systems=down, store=shop.store,
+                    request_id="never-done", keyring=shop.keyring)
+    assert other.systems[0].status == "failed" and "OperationalError" in (other.systems[0].error or "")
+    assert len(shop.events("datastore.erased")) == 1
+
+
 def test_kept_data_in_the_journal_has_every_field() -> None:
     kept = Kept("invoices", 2, "accounting", "Code de commerce", "10 years", date(2036, 12, 31), ["amount"])
     data = kept.to_dict()

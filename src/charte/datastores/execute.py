@@ -234,7 +234,7 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
             changes: dict[str, Any], dry_run: bool, keyring: Keyring | None, actor: str, clock: Clock) -> None:
     catalog = system.catalog
     trace: list[Statement] | None = [] if dry_run else None
-    claimed = committing = False
+    claimed = consulted = committing = False
     try:
         with driver_transaction(system.engine, commit=not dry_run) as conn:
             found = traverse(conn, catalog, catalog.plan(forms), forms, request_type, lock=True, trace=trace)
@@ -246,6 +246,7 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
             entry = journal_entry(store, request_id, system.key) if dry_run else claim(
                 store, request_id=request_id, system=system.key, request_type=request_type,
                 plan={"operations": [op.to_json() for op in operations]}, report=report, clock=clock)
+            consulted = True
             claimed = entry is None and not dry_run
             if entry is not None:
                 if entry.request_type != request_type:
@@ -262,12 +263,15 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
                 report = entry.report
             apply(conn, catalog, operations, trace=trace)
             committing = not dry_run
-    except (SQLAlchemyError, StatementFailed):
+    except (SQLAlchemyError, StatementFailed, MissingPrimaryKey, UnusableStrategy, MissingPseudonymKey,
+            RectificationRefused):
         if claimed and not committing:
             # Refused before the commit, so rolled back: nothing of the plan happened; the next run plans afresh.
             # A failed commit may still have happened, and a resumed plan may already be applied: those plans are
             # kept, and the next run applies them again (which changes nothing if they are).
             discard(store, request_id, system.key)
+        if not consulted and _answered(store, request_id, request_type, system, outcome, dry_run):
+            return  # done earlier: the system need not even be reachable to say so
         raise
     if trace is not None:
         outcome.statements = trace
@@ -277,3 +281,14 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
            ledger_type=LEDGER_EVENTS[request_type],
            payload=_payload(request_type, request_id, outcome, outcome.status == "resumed"),
            actor=actor, clock=clock, register=register)
+
+
+def _answered(store: sessionmaker[Session], request_id: str, request_type: RequestType, system: ConnectedSystem,
+              outcome: SystemReport, dry_run: bool) -> bool:
+    """Whether the journal holds this request as done on the system (then ``outcome`` is its report)."""
+    entry = journal_entry(store, request_id, system.key)
+    if entry is None or entry.status != "done" or entry.request_type != request_type:
+        return False
+    outcome.restore(entry.report)
+    outcome.status = "already_done" if not dry_run else "dry_run"
+    return True

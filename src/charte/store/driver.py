@@ -148,7 +148,12 @@ class DriverTransaction:
 
     def __enter__(self) -> DriverConnection:
         dialect = self._engine.dialect
-        self._dbapi, self._release = _lease(self._engine)
+        error = dialect.loaded_dbapi.Error
+        try:
+            self._dbapi, self._release = _lease(self._engine)
+        except error as exc:
+            # The pool hands the driver's own error through: the same family as every other failure here.
+            raise DBAPIError.instance(None, None, exc, error, dialect=dialect) from exc
         if dialect.name == "sqlite" and (self._write or self._begin):
             try:
                 self._dbapi.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
