@@ -127,7 +127,7 @@ def finish(store: sessionmaker[Session], *, request_id: str, system: str, reques
         if not _DONE.run(conn, {**this, "now": now}):
             if _ENTRY.rows(conn, this):
                 return  # done already: its ledger event is there
-            # Claimed, then discarded by a run that saw the transaction fail, though its commit went through.
+            # The claim is gone (removed by hand, or a store restored from an older backup): record it now.
             _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
                                   "status": "done", "plan": None, "report": report, "started_at": now,
                                   "finished_at": now})
