@@ -21,6 +21,7 @@ from charte.datastores.identity import normalise_identity
 from charte.datastores.journal import (
     ExecutionInProgress,
     JournalConflict,
+    JournalEntry,
     claim,
     discard,
     finish,
@@ -219,7 +220,7 @@ def _plan(request_type: RequestType, conn: Channel, system: ConnectedSystem, fou
     if request_type == "erasure":
         # Strategies that need no key depend on the annotations only: the catalog keeps them for every request.
         shared: dict[tuple[str, str], MaskingStrategy | None] = (
-            catalog.cached(("strategies", id(manifest)), dict) if keyring is None else {})
+            catalog.cached(("strategies",), dict) if keyring is None else {})
         context = ErasureContext(manifest, keyring, manifest.default_language, shared)
         return plan_erasure(conn, catalog, plan, found, context)
     if request_type == "rectification":
@@ -252,13 +253,12 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
                 if entry.request_type != request_type:
                     raise JournalConflict(f"request id {request_id} was already executed as a "
                                           f"{entry.request_type} request on system {system.key}")
-                outcome.restore(entry.report)
-                if entry.status == "done" or entry.plan is None:
-                    outcome.status = "already_done" if not dry_run else "dry_run"
+                if _answered(entry, outcome, dry_run):
                     if trace is not None:
                         outcome.statements = trace
                     return
-                operations = [Operation.from_json(op) for op in entry.plan["operations"]]
+                outcome.restore(entry.report)
+                operations = [Operation.from_json(op) for op in (entry.plan or {}).get("operations", [])]
                 outcome.status = "resumed" if not dry_run else "dry_run"
                 report = entry.report
             apply(conn, catalog, operations, trace=trace)
@@ -270,8 +270,10 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
             # A failed commit may still have happened, and a resumed plan may already be applied: those plans are
             # kept, and the next run applies them again (which changes nothing if they are).
             discard(store, request_id, system.key)
-        if not consulted and _answered(store, request_id, request_type, system, outcome, dry_run):
-            return  # done earlier: the system need not even be reachable to say so
+        if not consulted:
+            entry = journal_entry(store, request_id, system.key)
+            if entry is not None and entry.request_type == request_type and _answered(entry, outcome, dry_run):
+                return  # done earlier: the system need not even be reachable to say so
         raise
     if trace is not None:
         outcome.statements = trace
@@ -283,11 +285,9 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
            actor=actor, clock=clock, register=register)
 
 
-def _answered(store: sessionmaker[Session], request_id: str, request_type: RequestType, system: ConnectedSystem,
-              outcome: SystemReport, dry_run: bool) -> bool:
-    """Whether the journal holds this request as done on the system (then ``outcome`` is its report)."""
-    entry = journal_entry(store, request_id, system.key)
-    if entry is None or entry.status != "done" or entry.request_type != request_type:
+def _answered(entry: JournalEntry, outcome: SystemReport, dry_run: bool) -> bool:
+    """Whether the journal entry is a finished execution; then ``outcome`` is its report."""
+    if entry.status != "done" and entry.plan is not None:
         return False
     outcome.restore(entry.report)
     outcome.status = "already_done" if not dry_run else "dry_run"
