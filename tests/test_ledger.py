@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -183,3 +184,21 @@ def test_the_event_body_is_the_canonical_json_of_the_event(seq: int, recorded_at
              "payload": payload, "prev_hash": prev_hash}
     assert event_body(seq=seq, recorded_at=recorded_at, type=type_, actor=actor, subject=subject, payload=payload,
                       prev_hash=prev_hash) == canonical_json(event)
+
+
+@pytest.mark.parametrize("odd", [{"actor": 7}, {"payload": {"b": 1, "a": [1.5, None]}}, {"subject": 3},
+                                 {"recorded_at": None}, {"seq": "12"}, {"type": True}])
+def test_the_event_body_of_values_that_are_not_text_is_their_canonical_json(odd: dict[str, Any]) -> None:
+    event: dict[str, Any] = {"seq": 1, "recorded_at": "2026-11-26T16:00:00.000000+00:00", "type": "t",
+                                "actor": "a", "subject": None, "payload": "{}", "prev_hash": ledger.GENESIS, **odd}
+    assert event_body(**event) == canonical_json({**event, "seq": int(event["seq"])})
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20)
+
+
+@given(value=JSON_VALUES)
+def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value: Any) -> None:
+    assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                               default=str)

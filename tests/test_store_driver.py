@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from charte.store import make_engine, make_read_engine, session_factory
@@ -140,3 +143,105 @@ def test_driver_transactions_commit_roll_back_and_bind_like_sqlalchemy(engine: E
     read = HotRead(select(NOTES.c.body).where(NOTES.c.id == bindparam("id")))
     with driver_transaction(engine, write=False) as conn:
         assert driver_json(read.rows(conn, {"id": 1})[0][0]) == {"kept": ["a", 1]}
+
+
+def test_a_forked_child_never_uses_its_parents_sqlite_connection(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/fork.db")
+    META.create_all(engine)
+    add = HotStatement(insert(PEOPLE).values(id=bindparam("id"), email=bindparam("email"), kind="customer"))
+    try:
+        with driver_transaction(engine) as conn:  # the thread now holds a connection for this engine
+            parent = conn.dbapi
+            add.run(conn, {"id": 1, "email": "parent@example.org"})
+        reading, writing = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report, never return into pytest
+            answer = b"failed"
+            try:
+                with driver_transaction(engine) as conn:
+                    mine = conn.dbapi is not parent
+                    add.run(conn, {"id": 2, "email": "child@example.org"})
+                answer = b"own" if mine else b"parent's"
+            finally:
+                os.write(writing, answer)
+                os._exit(0)
+        os.close(writing)
+        with os.fdopen(reading, "rb") as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+        assert answer == b"own"
+        with driver_transaction(engine) as conn:  # the parent's connection is still its own, and usable
+            assert conn.dbapi is parent
+            assert HotRead(select(PEOPLE.c.email).order_by(PEOPLE.c.id)).rows(conn) == [
+                ("parent@example.org",), ("child@example.org",)]
+    finally:
+        engine.dispose()
+
+
+def test_a_held_connection_serves_one_transaction_at_a_time_per_thread(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/held.db")
+    META.create_all(engine)
+    try:
+        with driver_transaction(engine, write=False) as outer:
+            with driver_transaction(engine, write=False) as inner:  # nested: a pooled connection
+                assert inner.dbapi is not outer.dbapi
+            seen: list[object] = []
+            worker = threading.Thread(target=lambda: seen.append(_dbapi_of_a_transaction(engine)))
+            worker.start()
+            worker.join()
+            assert seen and seen[0] is not outer.dbapi  # another thread holds its own
+        with driver_transaction(engine, write=False) as again:
+            assert again.dbapi is outer.dbapi
+        engine.dispose()  # closes the held connections: the next transaction opens a new one
+        with driver_transaction(engine, write=False) as fresh:
+            assert fresh.dbapi is not outer.dbapi
+    finally:
+        engine.dispose()
+
+
+def _dbapi_of_a_transaction(engine: Engine) -> object:
+    with driver_transaction(engine, write=False) as conn:
+        return conn.dbapi
+
+
+def test_a_statement_run_on_a_held_connection_leaves_no_snapshot_open(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/snapshot.db")
+    META.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(PEOPLE.insert(), [{"id": i, "email": f"{i}@example.org", "kind": "k"} for i in range(50)])
+    try:
+        with driver_transaction(engine, write=False) as conn:
+            HotStatement(select(PEOPLE.c.id)).run(conn)  # rows nobody reads, on the held connection's cursor
+        other = sqlite3.connect(f"{tmp_path}/snapshot.db", timeout=0, isolation_level=None)
+        other.execute("INSERT INTO hot_people (id, email, kind) VALUES (100, 'z@example.org', 'k')")
+        busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        other.close()
+        assert busy == 0  # no reader keeps the old snapshot: the whole log could be written back
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql+psycopg", "mysql+pymysql"])
+def test_hot_binding_gives_the_values_sqlalchemy_gives(backend: str) -> None:
+    dialect = make_url(f"{backend}://").get_dialect()()
+    update = HotStatement(NOTES.update().where(NOTES.c.id == bindparam("key"), NOTES.c.id < 1000,  # a constant
+                                               NOTES.c.body.is_not(None))
+                          .values(body=bindparam("body"), at=bindparam("at")))
+    moment = datetime(2026, 11, 26, 16, 0, 0, 5, tzinfo=UTC)
+    for params in ({"key": 4, "body": {"a": [1, "é"]}, "at": moment}, {"key": 5, "body": None, "at": None},
+                   {"key": 6, "body": [], "at": moment.replace(tzinfo=None), "unused": 1}):
+        compiled = update._for(dialect).compiled
+        expected = compiled.construct_params(dict(params))
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                expected[name] = processor(expected[name])
+        sql, bound = update._bound(dialect, params)
+        assert sql == compiled.string
+        # Compared by repr: psycopg's JSON parameters are wrappers without equality.
+        if compiled.positional:
+            assert repr(list(bound)) == repr([expected[name] for name in compiled.positiontup or ()])
+        else:
+            assert repr({name: bound[name] for name in expected}) == repr(expected)
+    with pytest.raises(Exception, match="key"):
+        update._bound(dialect, {"body": {}, "at": moment})

@@ -14,15 +14,16 @@ import json
 import os
 import threading
 import weakref
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, Engine, event
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -35,6 +36,8 @@ class DriverConnection:
 
     dbapi: Any
     dialect: Dialect
+    #: A cursor that hot statements on this connection share (a held SQLite connection's); else each opens one.
+    cursor: Any = None
 
 
 #: Where a statement can run straight on the driver: an SQLAlchemy connection or a driver transaction.
@@ -49,12 +52,14 @@ def driver_of(channel: Channel) -> Any:
 class _Held:
     """A thread's own SQLite connection for one engine (see :class:`_SqliteHolding`)."""
 
-    __slots__ = ("__weakref__", "busy", "closed", "dbapi", "engine", "pid")
+    __slots__ = ("__weakref__", "busy", "channel", "closed", "dbapi", "engine")
 
     def __init__(self, dbapi: Any, engine: Engine) -> None:
         self.dbapi = dbapi
         self.engine = weakref.ref(engine)
-        self.pid = os.getpid()
+        # Made once: every transaction on this connection hands out the same channel, and its statements share
+        # one cursor (the thread's transactions on it run one at a time).
+        self.channel = DriverConnection(dbapi, engine.dialect, dbapi.cursor())
         self.busy = False
         self.closed = False
 
@@ -63,6 +68,13 @@ class _Held:
         self.closed = True
         if not self.busy:
             self.dbapi.close()
+
+
+class _PerThread(threading.local):
+    """A thread's held connections, by engine id."""
+
+    def __init__(self) -> None:
+        self.held: dict[int, _Held] = {}
 
 
 class _SqliteHolding:
@@ -75,7 +87,7 @@ class _SqliteHolding:
     """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._local = _PerThread()
         self._lock = threading.Lock()
         self._by_engine: dict[int, weakref.WeakSet[_Held]] = {}
 
@@ -85,14 +97,17 @@ class _SqliteHolding:
         return engine.dialect.name == "sqlite" and isinstance(engine.pool, QueuePool)
 
     def take(self, engine: Engine) -> _Held | None:
-        """This thread's connection for ``engine``, marked busy; None when it is already in use here."""
-        held: dict[int, _Held] = self._local.__dict__.setdefault("held", {})
+        """This thread's connection for ``engine``, marked busy; None when it is already in use here, or when
+        ``engine`` does not suit (see :meth:`suits`)."""
+        held = self._local.held
         found = held.get(id(engine))
-        if found is not None and found.engine() is engine and found.pid == os.getpid() and not found.closed:
+        if found is not None and found.engine() is engine and not found.closed:
             if found.busy:
                 return None  # a transaction inside another one on the same engine takes a pooled connection
             found.busy = True
             return found
+        if not self.suits(engine):
+            return None
         raw = engine.raw_connection()
         raw.detach()
         found = held[id(engine)] = _Held(raw.dbapi_connection, engine)
@@ -109,6 +124,16 @@ class _SqliteHolding:
         if broken or held.closed:
             held.close()
 
+    def forked(self) -> None:
+        """In a forked child: forget the parent's connections (SQLite connections must not cross a fork).
+
+        Done once here rather than by a process id check in every transaction; the objects are released as the
+        interpreter releases those of the parent's other threads.
+        """
+        self._local = _PerThread()
+        self._lock = threading.Lock()  # another thread of the parent may have held it at the fork
+        self._by_engine = {key: weakref.WeakSet() for key in self._by_engine}  # listeners stay registered
+
     def _disposed(self, engine: Engine) -> None:
         with self._lock:
             held = list(self._by_engine.get(id(engine), ()))
@@ -117,6 +142,8 @@ class _SqliteHolding:
 
 
 _HOLDING = _SqliteHolding()
+if hasattr(os, "register_at_fork"):  # POSIX: the only systems that fork
+    os.register_at_fork(after_in_child=_HOLDING.forked)
 
 
 def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = True,
@@ -136,7 +163,7 @@ def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = Tru
 class DriverTransaction:
     """The context manager :func:`driver_transaction` returns (a class: it runs several times per request)."""
 
-    __slots__ = ("_begin", "_commit", "_dbapi", "_engine", "_release", "_write")
+    __slots__ = ("_begin", "_commit", "_dbapi", "_engine", "_held", "_pooled", "_write")
 
     def __init__(self, engine: Engine, write: bool, commit: bool, begin: bool) -> None:
         self._engine = engine
@@ -144,16 +171,22 @@ class DriverTransaction:
         self._commit = commit
         self._begin = begin
         self._dbapi: Any = None
-        self._release: Callable[[BaseException | None], None] | None = None
+        # Exactly one of these while the transaction runs: the thread's held connection, or a pooled one.
+        self._held: _Held | None = None
+        self._pooled: PoolProxiedConnection | None = None
 
     def __enter__(self) -> DriverConnection:
-        dialect = self._engine.dialect
-        error = dialect.loaded_dbapi.Error
+        engine = self._engine
+        dialect = engine.dialect
         try:
-            self._dbapi, self._release = _lease(self._engine)
-        except error as exc:
+            held = _HOLDING.take(engine)
+            if held is None:
+                self._dbapi = self._pooled = engine.raw_connection()
+            else:
+                self._held, self._dbapi = held, held.dbapi
+        except dialect.loaded_dbapi.Error as exc:
             # The pool hands the driver's own error through: the same family as every other failure here.
-            raise DBAPIError.instance(None, None, exc, error, dialect=dialect) from exc
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         if dialect.name == "sqlite" and (self._write or self._begin):
             try:
                 self._dbapi.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
@@ -162,7 +195,7 @@ class DriverTransaction:
                 if wrapped is not None:
                     raise wrapped from exc
                 raise
-        return DriverConnection(self._dbapi, dialect)
+        return held.channel if held is not None else DriverConnection(self._dbapi, dialect)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
@@ -203,35 +236,46 @@ class DriverTransaction:
         return None
 
     def _done(self, broken: BaseException | None) -> None:
-        release, self._release = self._release, None
-        if release is not None:
-            release(broken)
+        """Give the connection back (once), or throw it away when ``broken`` says the database dropped it."""
+        held, self._held = self._held, None
+        if held is not None:
+            _HOLDING.give_back(held, broken=broken is not None)
+        pooled, self._pooled = self._pooled, None
+        if pooled is not None:
+            if broken is not None:
+                pooled.invalidate(broken if isinstance(broken, Exception) else None)
+            pooled.close()
 
 
-def _lease(engine: Engine) -> tuple[Any, Callable[[BaseException | None], None]]:
-    """A driver connection for one transaction, and what to call after it (with the error that broke it, if any)."""
-    held = _HOLDING.take(engine) if _HOLDING.suits(engine) else None
-    if held is not None:
-        return held.dbapi, lambda broken: _HOLDING.give_back(held, broken=broken is not None)
-    raw = engine.raw_connection()
-
-    def release(broken: BaseException | None) -> None:
-        if broken is not None:
-            raw.invalidate(broken if isinstance(broken, Exception) else None)
-        raw.close()
-
-    return raw, release
+#: A column type's conversion of a Python value for the driver (JSON text, SQLite timestamps...).
+_Processor = Callable[[Any], Any]
 
 
 class _Compiled(NamedTuple):
     """A statement compiled for one dialect, with what binding its parameters needs."""
 
     compiled: SQLCompiler
+    sql: str
+    #: The parameter names in the driver's order, for a positional driver (else None: it takes a mapping).
     order: tuple[str, ...] | None
-    processors: dict[str, Callable[[Any], Any]]
+    #: The parameters' values in that order, taken from a mapping (positional drivers only).
+    pick: Callable[[Mapping[str, Any]], Sequence[Any]] | None
+    processors: dict[str, _Processor]
+    #: The same processors by position in ``order``, so that binding needs no name lookups.
+    positions: tuple[tuple[int, _Processor], ...]
     #: Names the caller must give, when every other parameter is a constant (else None: SQLAlchemy binds).
     required: frozenset[str] | None
     fixed: dict[str, Any]
+
+
+def _picker(order: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """A function taking the values of ``order`` from a mapping, in that order, at C speed."""
+    if len(order) > 1:
+        return itemgetter(*order)
+    if order:
+        [name] = order
+        return lambda values: (values[name],)  # itemgetter of one name returns the value itself
+    return lambda values: ()
 
 
 class HotStatement:
@@ -256,37 +300,63 @@ class HotStatement:
             if any(bind.expanding for bind in compiled.binds.values()):
                 raise TypeError("a hot statement cannot take list-valued IN parameters: write the alternatives out")
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
-            processors: dict[str, Callable[[Any], Any]] = {}
+            processors: dict[str, _Processor] = {}
             for bind, name in compiled.bind_names.items():
                 processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
                     processors[name] = processor
+            positions = tuple((index, processors[name]) for index, name in enumerate(order or ()) if name in processors)
             required = frozenset(name for bind, name in compiled.bind_names.items() if bind.required)
             fixed = {name: bind.value for bind, name in compiled.bind_names.items()
                      if not bind.required and bind.callable is None}
             complete = len(required) + len(fixed) == len(compiled.bind_names)
-            found = _Compiled(compiled, order, processors, required if complete else None, fixed)
+            found = _Compiled(compiled, compiled.string, order, _picker(order) if order is not None else None,
+                              processors, positions, required if complete else None, fixed)
             with self._lock:
                 self._compiled[dialect.name] = found
         return found
 
     def _bound(self, dialect: Dialect, params: Mapping[str, Any] | None) -> tuple[str, Any]:
-        compiled, order, processors, required, fixed = self._for(dialect)
-        if required is not None and (params or {}).keys() >= required:
+        found = self._compiled.get(dialect.name) or self._for(dialect)
+        if found.required is None:
+            return found.sql, self._constructed(found, params)
+        if found.pick is not None:
             # Every parameter given or constant: what construct_params would do, without its generality.
-            values: MutableMapping[str, Any] = {**fixed, **params} if params else dict(fixed)
-        else:
-            values = compiled.construct_params(dict(params) if params else None) or {}
-        for name, processor in processors.items():
+            values = ({**found.fixed, **params} if found.fixed else params) if params else found.fixed
+            try:
+                row = found.pick(values)
+            except KeyError:
+                return found.sql, self._constructed(found, params)  # SQLAlchemy says which one is missing
+            if found.positions:
+                row = list(row)
+                for index, processor in found.positions:
+                    row[index] = processor(row[index])
+            return found.sql, row
+        if not (params or {}).keys() >= found.required:
+            return found.sql, self._constructed(found, params)
+        named: dict[str, Any] = {**found.fixed, **params} if params else dict(found.fixed)
+        for name, processor in found.processors.items():
+            if name in named:
+                named[name] = processor(named[name])
+        return found.sql, named
+
+    @staticmethod
+    def _constructed(found: _Compiled, params: Mapping[str, Any] | None) -> Any:
+        """The parameters bound by SQLAlchemy itself (defaults, callables, the error for a missing one)."""
+        values = found.compiled.construct_params(dict(params) if params else None) or {}
+        for name, processor in found.processors.items():
             if name in values:
                 values[name] = processor(values[name])
-        return compiled.string, [values[name] for name in order] if order is not None else values
+        return [values[name] for name in found.order] if found.order is not None else values
 
     def _execute(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None,
                  many: Sequence[Mapping[str, Any]] | None, fetch: bool) -> tuple[list[tuple[Any, ...]], int]:
-        channel = target.connection() if isinstance(target, Session) else target
-        dbapi, dialect = driver_of(channel), channel.dialect
-        cursor = dbapi.cursor()
+        if isinstance(target, DriverConnection):  # the common case, first
+            dbapi, dialect, shared = target.dbapi, target.dialect, target.cursor
+        else:
+            channel = target.connection() if isinstance(target, Session) else target
+            dbapi, dialect, shared = driver_of(channel), channel.dialect, None
+        cursor = dbapi.cursor() if shared is None else shared
         sql = ""
         bound: Any = None
         try:
@@ -298,12 +368,17 @@ class HotStatement:
                 sql, bound = pairs[0][0] if pairs else "", [b for _, b in pairs]
                 if pairs:
                     cursor.executemany(sql, bound)
-            return ([tuple(row) for row in cursor.fetchall()] if fetch else []), cursor.rowcount
+            rows = [tuple(row) for row in cursor.fetchall()] if fetch else []
+            if not fetch and shared is not None and cursor.description is not None:
+                # Read to its end: a shared cursor is not closed, and an open statement would keep its snapshot.
+                cursor.fetchall()
+            return rows, cursor.rowcount
         except dialect.loaded_dbapi.Error as exc:
             # The same exception types SQLAlchemy raises, so callers handle one family of errors.
             raise DBAPIError.instance(sql, bound, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         finally:
-            cursor.close()
+            if shared is None:
+                cursor.close()
 
     def rows(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of the statement with ``params`` bound."""
