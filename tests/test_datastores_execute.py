@@ -9,7 +9,8 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from charte.datastores import (
     restricted_rows,
 )
 from charte.datastores.journal import claim, row_key
+from charte.datastores.operations import Found, Operation, chunks
 from charte.datastores.report import Kept
 from charte.ledger import utcnow, verify
 from charte.manifest import Manifest, load_manifest
@@ -290,6 +292,24 @@ def test_a_refused_statement_rolls_the_system_back_and_leaves_no_plan(shop: Shop
         assert session.scalars(select(DatastoreExecution)).first() is None
 
 
+@pytest.mark.parametrize("request_type", ["restriction", "rectification", "erasure"])
+def test_a_change_to_a_collection_without_primary_key_says_so(shop: Shop, tmp_path: Path, request_type: str) -> None:
+    from .datastores_support import ANNOTATIONS
+
+    keyless = ANNOTATIONS.replace("        id: {primary_key: true}\n        subject_email:", "        subject_email:")
+    assert keyless != ANNOTATIONS
+    manifest_path = write_manifest(tmp_path / "keyless", keyless)
+    systems = load_systems(load_manifest(manifest_path), manifest_path, environ={"SHOP_URL": shop.systems["shop"].url})
+    before = dump(shop.engine)
+    report = execute(request_type, {"email": ALICE}, manifest=shop.manifest, systems=systems,  # type: ignore[arg-type]
+                     store=shop.store, request_id=f"keyless-{request_type}", keyring=shop.keyring,
+                     changes={"user.content.private": "x"} if request_type == "rectification" else None)
+    assert report.systems[0].status == "failed"
+    assert report.systems[0].error == ("MissingPrimaryKey: collection notes has no primary key in its annotations: "
+                                       "add primary_key so its rows can be changed")
+    assert dump(shop.engine) == before
+
+
 def test_a_plan_claimed_by_an_earlier_run_wins_over_a_fresh_one(shop: Shop) -> None:
     # A run killed right after claiming: its plan (here, deleting Alice's notes only) and its report are in the
     # journal. Running the request again applies that plan, not a new one, and reports what the first run planned.
@@ -342,6 +362,31 @@ def test_kept_data_in_the_journal_has_every_field() -> None:
     data = kept.to_dict()
     assert set(data) == set(Kept.__dataclass_fields__)
     assert Kept(**{**data, "until": date.fromisoformat(data["until"])}) == kept
+
+
+def test_a_journaled_plan_writes_values_as_json_whatever_their_type() -> None:
+    # Integers and text go into the journal as they are; dates, decimals and bytes as json_value writes them,
+    # also when mixed with the others in one key or row.
+    op = Operation("update_rows", "events", [(1, "a"), (date(2024, 5, 1), Decimal("2.50"))],
+                   {"at": datetime(2024, 5, 1, 12, 30), "n": 3, "gone": None}, ["payload"],
+                   [[1, "a", b"\x00\x01"], [2, True, 1.5]])
+    data = op.to_json()
+    assert data == {"kind": "update_rows", "collection": "events", "keys": [[1, "a"], ["2024-05-01", "2.50"]],
+                    "values": {"at": "2024-05-01T12:30:00", "n": 3, "gone": None}, "fields": ["payload"],
+                    "rows": [[1, "a", "AAE="], [2, True, 1.5]]}
+    assert json.loads(json.dumps(data)) == data
+    deleted = Operation("delete", "orders", [(1,), (2,)])
+    assert deleted.to_json() == {"kind": "delete", "collection": "orders", "keys": [[1], [2]], "values": {},
+                                 "fields": [], "rows": []}
+    assert Operation.from_json(deleted.to_json()) == deleted
+
+
+def test_rows_by_key_and_in_slices() -> None:
+    found = Found(("id", "tag", "person_id"), [(1, "vip", 7), (1, "pro", 7)])
+    assert found.keyed(["id"]) == {(1,): (1, "pro", 7)}
+    assert found.keyed(["person_id", "tag"]) == {(7, "vip"): (1, "vip", 7), (7, "pro"): (1, "pro", 7)}
+    assert [found.key_of(["tag"])(row) for row in found.rows] == [("vip",), ("pro",)]
+    assert chunks([], 2) == [] and chunks([1, 2], 2) == [[1, 2]] and chunks([1, 2, 3], 2) == [[1, 2], [3]]
 
 
 def test_journal_register_and_ledger_in_a_postgresql_store(tmp_path: Path, postgres_url: str) -> None:

@@ -79,6 +79,9 @@ def _sqlite(url: str) -> Engine:
 
 def engine_for(url: str) -> Engine:
     """A pooled engine for ``url``, created once per process (requests reuse its connections)."""
+    engine = _ENGINES.get(url)  # asked several times per request: a dict read needs no lock
+    if engine is not None:
+        return engine
     with _LOCK:
         engine = _ENGINES.get(url)
         if engine is None:

@@ -166,12 +166,11 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
     begin = not reads_in_one_statement(system.engine.dialect, catalog, plan, forms, request_type)
     with driver_transaction(system.engine, write=False, begin=begin) as conn:
         found = traverse(conn, catalog, plan, forms, request_type, trace=trace)
-    for name in plan.collections:
-        rows = found[name].rows
-        view = _view(system, plan, name, request_type, found[name].columns)
+    for name, view in _views(system, plan, request_type, found):
         if view is None:
             continue
         fields, names, pick = view
+        rows = found[name].rows
         report = CollectionReport(name, found=len(rows))
         if not dry_run:
             report.fields = list(fields)
@@ -187,23 +186,28 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
 _View = tuple[tuple[FieldReport, ...], tuple[str, ...], Callable[[Sequence[Any]], Sequence[Any]]]
 
 
-def _view(system: ConnectedSystem, plan: TraversalPlan, name: str, request_type: RequestType,
-          columns: tuple[str, ...]) -> _View | None:
-    """What an access report shows of a collection: its fields (with categories and purposes), and how to pick
-    their values out of a row as read; None when portability shows nothing of it."""
+def _views(system: ConnectedSystem, plan: TraversalPlan, request_type: RequestType,
+           found: Mapping[str, Found]) -> tuple[tuple[str, _View | None], ...]:
+    """What an access report shows of each collection: its fields (with categories and purposes), and how to pick
+    their values out of a row as read; None for a collection portability shows nothing of."""
 
-    def build() -> _View | None:
-        infos = system.catalog.fields[name]
-        shown = tuple(f for f in infos if request_type != "portability" or infos[f].portable)
-        if request_type == "portability" and not shown:
-            return None
-        fields = tuple(FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
-                       for f in shown)
-        positions = [columns.index(f) for f in shown]
-        return fields, shown, _picker(positions)
+    def build() -> tuple[tuple[str, _View | None], ...]:
+        views: list[tuple[str, _View | None]] = []
+        for name in plan.collections:
+            infos = system.catalog.fields[name]
+            shown = tuple(f for f in infos if request_type != "portability" or infos[f].portable)
+            if request_type == "portability" and not shown:
+                views.append((name, None))
+                continue
+            fields = tuple(FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
+                           for f in shown)
+            columns = found[name].columns
+            views.append((name, (fields, shown, _picker([columns.index(f) for f in shown]))))
+        return tuple(views)
 
-    # Field reports are shared by the reports of every request: they are read, never changed.
-    return system.catalog.cached(("view", id(plan), name, request_type), build)
+    # The columns read depend on the plan and the request type only, so the views do too. Field reports are
+    # shared by the reports of every request: they are read, never changed.
+    return system.catalog.cached(("views", id(plan), request_type), build)
 
 
 def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

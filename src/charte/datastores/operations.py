@@ -9,9 +9,10 @@ generalisations).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from charte.anonymise import CannotGeneralise, Keyring, MaskingStrategy
 from charte.datastores.annotations import Collection, DataField, Erasure, LegalHold
 from charte.datastores.catalog import Catalog
-from charte.datastores.graph import Edge, Step, TraversalPlan, children_first
+from charte.datastores.graph import Edge, Link, Step, TraversalPlan, children_first
 from charte.datastores.report import CollectionReport, Kept, RequestType, Statement, json_value
 from charte.datastores.sql import (
     Dialected,
@@ -33,6 +34,7 @@ from charte.datastores.sql import (
     run_many,
 )
 from charte.datastores.strategies import build_strategy
+from charte.manifest.durations import Duration
 from charte.manifest.models import Manifest, tr
 from charte.store.driver import Channel
 
@@ -53,10 +55,11 @@ class RectificationRefused(ValueError):
     """The requested change cannot be made (unknown field, or a key that links rows together)."""
 
 
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+def chunks(values: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    """``values`` in slices of at most ``size`` (``values`` itself when it fits: most lists do)."""
+    if len(values) <= size:
+        return [values] if values else []
+    return [values[start:start + size] for start in range(0, len(values), size)]
 
 
 @dataclass
@@ -78,16 +81,19 @@ class Found:
 
     def keyed(self, keys: Sequence[str]) -> dict[Key, Sequence[Any]]:
         """Rows by primary key."""
+        if len(keys) == 1:
+            # Most keys are one column: building the tuple inline saves a call per row.
+            at = self.index[keys[0]]
+            return {(row[at],): row for row in self.rows}
         key_of = self.key_of(keys)
         return {key_of(row): row for row in self.rows}
 
     def key_of(self, keys: Sequence[str]) -> Callable[[Sequence[Any]], Key]:
         """A function giving a row's key (the values of ``keys``) as a tuple."""
-        positions = [self.index[k] for k in keys]
-        if len(positions) == 1:
-            at = positions[0]
+        if len(keys) == 1:
+            at = self.index[keys[0]]
             return lambda row: (row[at],)
-        return cast(Callable[[Sequence[Any]], Key], itemgetter(*positions))
+        return cast(Callable[[Sequence[Any]], Key], itemgetter(*[self.index[k] for k in keys]))
 
     def get(self, row: Sequence[Any], column: str) -> Any:
         """The value of ``column`` in ``row``."""
@@ -107,16 +113,28 @@ class Operation:
 
     def to_json(self) -> dict[str, Any]:
         """The operation as JSON for the journal."""
-        return {"kind": self.kind, "collection": self.collection,
-                "keys": [[json_value(v) for v in key] for key in self.keys],
-                "values": {k: json_value(v) for k, v in self.values.items()}, "fields": self.fields,
-                "rows": [[json_value(v) for v in row] for row in self.rows]}
+        return {"kind": self.kind, "collection": self.collection, "keys": _json_lists(self.keys),
+                "values": {k: json_value(v) for k, v in self.values.items()} if self.values else {},
+                "fields": self.fields, "rows": _json_lists(self.rows)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Operation:
         """Rebuild an operation from the journal."""
         return cls(data["kind"], data["collection"], [tuple(k) for k in data["keys"]], dict(data["values"]),
                    list(data["fields"]), [list(r) for r in data["rows"]])
+
+
+#: Types :func:`json_value` gives back unchanged (keys are mostly integers or text: nothing to convert).
+_JSON_NATIVE = frozenset({type(None), bool, int, float, str})
+
+
+def _json_lists(lists: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Keys or rows as JSON lists."""
+    if not lists:
+        return []
+    if {type(v) for values in lists for v in values} <= _JSON_NATIVE:
+        return list(map(list, lists))
+    return [[json_value(v) for v in values] for values in lists]
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -136,6 +154,11 @@ def needed_columns(catalog: Catalog, plan: TraversalPlan, name: str, request_typ
                        if _action(spec) is not None and not _is_constant(_action(spec))]
             holds = [collection.legal_hold, *(s.legal_hold for s in collection.fields.values())]
             wanted += [h.since for h in holds if h is not None and h.since]
+        if not wanted:
+            # No key and no link out (a rectification or restriction of a collection without primary key): read
+            # the fields that find its rows, so they are counted and planning says the key is missing.
+            step = next(s for s in plan.steps if s.collection == name)
+            wanted = [f for f, _ in step.identities] + [e.target_field for e in step.incoming]
         return tuple(dict.fromkeys(wanted))
 
     # Plans live as long as their catalog: their identity is a cheap key (hashing a plan is not).
@@ -226,8 +249,9 @@ class _Shape:
     columns: tuple[tuple[str, ...], ...]
     identities: tuple[tuple[tuple[str, tuple[str, ...]], ...], ...]
     links: tuple[tuple[tuple[str, int, str], ...], ...]
-    #: Each step's column positions (shared by the :class:`Found` of every request, which only read them).
-    indexes: tuple[dict[str, int], ...] = ()
+    #: Each step's collection, columns and column positions (the positions are shared by the :class:`Found` of
+    #: every request, which only read them).
+    founds: tuple[tuple[str, tuple[str, ...], dict[str, int]], ...] = ()
 
 
 def _shape(catalog: Catalog, plan: TraversalPlan, request_type: RequestType) -> _Shape | None:
@@ -246,15 +270,18 @@ def _shape(catalog: Catalog, plan: TraversalPlan, request_type: RequestType) -> 
         return _Shape(plan, request_type, columns, tuple(identities),
                       tuple(tuple((e.target_field, index[e.source], e.source_field) for e in s.incoming)
                             for s in plan.steps),
-                      tuple({name: i for i, name in enumerate(c)} for c in columns))
+                      tuple((s.collection, c, {name: i for i, name in enumerate(c)})
+                            for s, c in zip(plan.steps, columns, strict=True)))
 
     return catalog.cached(("shape", id(plan), request_type), build)
 
 
-def _statement(catalog: Catalog, conn: Channel, shape: _Shape, counts: tuple[int, ...]) -> tuple[Sql, list[int]]:
-    """The one statement for these identity value counts, and the plan step each of its parts is."""
+def _statement(catalog: Catalog, conn: Channel, shape: _Shape,
+               counts: tuple[int, ...]) -> tuple[Sql, tuple[tuple[str, int], ...]]:
+    """The one statement for these identity value counts, and for each of its parts, the collection it reads and
+    where that collection's columns end in a result row (which starts with the part's number)."""
 
-    def build() -> tuple[Sql, list[int]]:
+    def build() -> tuple[Sql, tuple[tuple[str, int], ...]]:
         steps: list[int] = []
         parts: list[TraversalPart] = []
         at = iter(counts)
@@ -268,7 +295,8 @@ def _statement(catalog: Catalog, conn: Channel, shape: _Shape, counts: tuple[int
             parts.append(TraversalPart(collection.table_name, catalog.schemas.get(step.collection),
                                        shape.columns[i], identities, links))
             steps.append(i)
-        return (sql_for(catalog, conn).traversal(parts, PART_PREFIX) if parts else Sql("", 0, False)), steps
+        sql = sql_for(catalog, conn).traversal(parts, PART_PREFIX) if parts else Sql("", 0, False)
+        return sql, tuple((shape.plan.steps[i].collection, 1 + len(shape.columns[i])) for i in steps)
 
     return catalog.cached(("statement", id(shape), conn.dialect.paramstyle, counts), build)
 
@@ -299,13 +327,12 @@ def _traverse_at_once(conn: Channel, catalog: Catalog, shape: _Shape, identity: 
                 dict.fromkeys(v for kind in kinds for v in identity.get(kind, ())))
             counts.append(len(given))
             values.extend(given)
-    sql, steps = _statement(catalog, conn, shape, tuple(counts))
-    found = {step.collection: Found(columns, [], index)
-             for step, columns, index in zip(shape.plan.steps, shape.columns, shape.indexes, strict=True)}
-    if not steps:
+    sql, parts = _statement(catalog, conn, shape, tuple(counts))
+    found = {name: Found(columns, [], index) for name, columns, index in shape.founds}
+    if not parts:
         return found
     rows = fetch(conn, sql, values)
-    targets = [(found[shape.plan.steps[i].collection].rows.append, 1 + len(shape.columns[i])) for i in steps]
+    targets = [(found[name].rows.append, end) for name, end in parts]
     for row in rows:
         add, end = targets[row[0]]
         add(row[1:end])
@@ -352,6 +379,12 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
+@lru_cache(maxsize=4096)
+def _after(period: Duration, start: date) -> date:
+    """``period.after(start)``, remembered: the rows held for one financial year all end on the same day."""
+    return period.after(start)
+
+
 @dataclass
 class ErasureContext:
     """What planning an erasure needs besides the rows."""
@@ -375,24 +408,75 @@ class ErasureContext:
         purpose = self.manifest.purposes[hold.purpose]
         retention = purpose.retention
         period = hold.period or (retention.period if retention else None)
+        financial_year = retention is not None and retention.start in _FINANCIAL_YEAR_STARTS
         ends: list[date] = []
         if period is not None and hold.since:
+            at = found.index[hold.since]
             for row in rows:
-                start = _as_date(found.get(row, hold.since))
+                start = _as_date(row[at])
                 if start is None:
                     continue
-                if retention is not None and retention.start in _FINANCIAL_YEAR_STARTS:
+                if financial_year:
                     # The accounting period runs from the end of the financial year (taken as the calendar year).
                     start = date(start.year, 12, 31)
-                ends.append(period.after(start))
+                ends.append(_after(period, start))
         reason = tr(hold.reason, self.language) or tr(purpose.name, self.language)
-        described = f"{period} from {hold.since}" if period and hold.since else str(period or "")
-        if retention is not None and retention.start in _FINANCIAL_YEAR_STARTS and hold.since:
+        if financial_year and hold.since:
             described = f"{period} from the end of the financial year of {hold.since}"
+        elif period and hold.since:
+            described = f"{period} from {hold.since}"
+        else:
+            described = str(period or "")
         return Kept(name, len(rows), hold.purpose, reason, described, max(ends) if ends else None, fields)
 
 
-def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
+@dataclass(frozen=True)
+class _Referrer:
+    """A reference to a collection an erasure deletes from, with what the annotations alone say about it."""
+
+    link: Link
+    child: Collection
+    #: Every child row referencing the subject's rows of the parent was read through this very link.
+    found_through: bool
+    #: The link field is one masking the child may clear (a plain field, not held): its strategy says if it does.
+    may_clear: bool
+
+
+@dataclass(frozen=True)
+class _ErasureFacts:
+    """What planning an erasure along one traversal plan needs of its collections (built once per plan)."""
+
+    #: Each collection's fields under a legal hold of their own.
+    field_holds: dict[str, list[str]]
+    #: The collections, children before the collections they reference (the safe deletion order).
+    children_first: list[str]
+    #: Each collection's references from other collections.
+    referrers: dict[str, tuple[_Referrer, ...]]
+
+
+def _erasure_facts(catalog: Catalog, plan: TraversalPlan) -> _ErasureFacts:
+    """The facts of ``plan`` (built on its first erasure, then shared: they depend on the annotations only)."""
+
+    def referrer(link: Link) -> _Referrer:
+        child = catalog.collections[link.child]
+        step = next((s for s in plan.steps if s.collection == link.child), None)
+        edge = Edge(link.parent, link.parent_field, link.child, link.child_field)
+        spec = child.fields.get(link.child_field)
+        return _Referrer(link, child, step is not None and edge in step.incoming and link.child != link.parent,
+                         spec is not None and link.child_field not in child.keys and spec.legal_hold is None
+                         and child.legal_hold is None)
+
+    def build() -> _ErasureFacts:
+        names = plan.collections
+        return _ErasureFacts(
+            {n: [f for f, spec in catalog.collections[n].fields.items() if spec.legal_hold is not None] for n in names},
+            children_first(names, catalog.links),
+            {n: tuple(referrer(link) for link in catalog.links_to(n)) for n in names})
+
+    return catalog.cached(("erasure_facts", id(plan)), build)
+
+
+def _references_survive(catalog: Catalog, referrers: Sequence[_Referrer], found: Mapping[str, Found],
                         deleting: Mapping[str, dict[Key, Sequence[Any]]],
                         masking: Mapping[str, dict[Key, Sequence[Any]]], conn: Channel, parent: str,
                         ctx: ErasureContext) -> dict[Key, str]:
@@ -400,28 +484,19 @@ def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[st
     protected: dict[Key, str] = {}
     parent_rows = deleting[parent]
     parent_found = found[parent]
-    for link in catalog.links_to(parent):
-        child = catalog.collections[link.child]
-        values = {parent_found.get(row, link.parent_field) for row in parent_rows.values()} - {None}
+    for referrer in referrers:
+        link, child = referrer.link, referrer.child
+        at = parent_found.index[link.parent_field]
+        values = {row[at] for row in parent_rows.values()} - {None}
         if not values:
             continue
-        step = next((s for s in plan.steps if s.collection == link.child), None)
-        edge = Edge(parent, link.parent_field, link.child, link.child_field)
-        nulls_link = (link.child_field in child.fields and link.child_field not in child.keys
-                      and _nulls(ctx, link.child, child, link.child_field))
-        referenced: set[Any] = set()
-        if step is not None and edge in step.incoming and link.child != parent:
-            # Every child row pointing at these parents was found through this very edge.
-            child_found = found[link.child]
-            key_of = child_found.key_of(child.keys) if child.keys else tuple
-            gone = deleting.get(link.child, {})
-            cleared = masking.get(link.child, {}) if nulls_link else {}
-            at = child_found.index[link.child_field]
-            for row in child_found.rows:
-                child_key = key_of(row)
-                if child_key not in gone and child_key not in cleared:
-                    referenced.add(row[at])
+        nulls_link = referrer.may_clear and _clears(ctx, link.child, child.fields[link.child_field])
+        if referrer.found_through:
+            referenced = _still_referencing(found[link.child], child.keys, link.child_field,
+                                            deleting.get(link.child, {}),
+                                            masking.get(link.child, {}) if nulls_link else {})
         else:
+            referenced = set()
             keys = _require_keys(child) if link.child in deleting or link.child in masking else child.keys
             columns = (*keys, link.child_field)
             builder = sql_for(catalog, conn)
@@ -433,17 +508,29 @@ def _references_survive(catalog: Catalog, plan: TraversalPlan, found: Mapping[st
                     if key in deleting.get(link.child, {}) or (key in masking.get(link.child, {}) and nulls_link):
                         continue
                     referenced.add(row[-1])
-        for key, row in parent_rows.items():
-            if parent_found.get(row, link.parent_field) in referenced and key not in protected:
-                protected[key] = link.child
+        if referenced:
+            for key, parent_row in parent_rows.items():
+                if parent_row[at] in referenced and key not in protected:
+                    protected[key] = link.child
     return protected
 
 
-def _nulls(ctx: ErasureContext, name: str, collection: Collection, field_name: str) -> bool:
-    """Whether masking ``collection`` clears ``field_name`` (so it stops referencing anything)."""
-    spec = collection.fields[field_name]
-    if spec.legal_hold is not None or collection.legal_hold is not None:
-        return False
+def _still_referencing(found: Found, keys: Sequence[str], field_name: str, gone: Mapping[Key, Any],
+                       cleared: Mapping[Key, Any]) -> set[Any]:
+    """The values of ``field_name`` in the found rows that are neither deleted (``gone``) nor have it cleared."""
+    at = found.index[field_name]
+    if not gone and not cleared:
+        return {row[at] for row in found.rows}
+    if len(keys) == 1:
+        # One key column (most collections): the key is built inline rather than by a call per row.
+        k = found.index[keys[0]]
+        return {row[at] for row in found.rows if (row[k],) not in gone and (row[k],) not in cleared}
+    key_of = found.key_of(keys) if keys else tuple
+    return {row[at] for row in found.rows if key_of(row) not in gone and key_of(row) not in cleared}
+
+
+def _clears(ctx: ErasureContext, name: str, spec: DataField) -> bool:
+    """Whether masking collection ``name`` sets the field ``spec`` to NULL (so it stops referencing anything)."""
     strategy = ctx.strategy(name, spec)
     return strategy is not None and strategy.constant and strategy.constant_value() is None
 
@@ -451,7 +538,8 @@ def _nulls(ctx: ErasureContext, name: str, collection: Collection, field_name: s
 def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Mapping[str, Found],
                  ctx: ErasureContext) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
     """Operations that erase the subject's rows, children before parents, legal holds untouched."""
-    reports = {name: CollectionReport(name, found=len(found[name].rows)) for name in plan.collections}
+    facts = _erasure_facts(catalog, plan)
+    reports = {name: CollectionReport(name, len(found[name].rows)) for name in plan.collections}
     kept: list[Kept] = []
     deleting: dict[str, dict[Key, Sequence[Any]]] = {}
     masking: dict[str, dict[Key, Sequence[Any]]] = {}
@@ -467,17 +555,18 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
             reports[name].notes.append("kept: the annotations say erasure does not apply to this collection")
             continue
         keyed = rows.keyed(_require_keys(collection))
-        field_holds = [f for f, spec in collection.fields.items() if spec.legal_hold is not None]
+        field_holds = facts.field_holds[name]
         if collection.erasure == "delete" and not field_holds:
             deleting[name] = keyed
         else:
             if collection.erasure == "delete":
                 reports[name].notes.append(f"masked instead of deleted: {', '.join(field_holds)} under legal hold")
             masking[name] = keyed
-    for name in catalog.cached(("children_first", id(plan)), lambda: children_first(plan.collections, catalog.links)):
-        if name not in deleting:
+    for name in facts.children_first:
+        referrers = facts.referrers[name]
+        if name not in deleting or not referrers:
             continue
-        protected = _references_survive(catalog, plan, found, deleting, masking, conn, name, ctx)
+        protected = _references_survive(catalog, referrers, found, deleting, masking, conn, name, ctx)
         if protected:
             masking[name] = {k: deleting[name].pop(k) for k in protected}
             by = sorted(set(protected.values()))
@@ -491,7 +580,7 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
             kept += held
             reports[name].updated = len(masking[name]) if ops else 0
             reports[name].kept = len(masking[name]) if held else 0
-    for name in catalog.cached(("children_first", id(plan)), lambda: children_first(plan.collections, catalog.links)):
+    for name in facts.children_first:
         if deleting.get(name):
             operations.append(Operation("delete", name, list(deleting[name])))
             reports[name].deleted = len(deleting[name])

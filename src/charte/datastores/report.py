@@ -88,10 +88,18 @@ class CollectionReport:
     notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """The non-zero counts (what the ledger records)."""
-        data = {"found": self.found, "deleted": self.deleted, "updated": self.updated,
-                "restricted": self.restricted, "kept": self.kept}
-        return {k: v for k, v in data.items() if v or k == "found"}
+        """The non-zero counts (what the ledger records), ``found`` always."""
+        # Written out: this runs for every collection of every request, and most counts are zero.
+        data = {"found": self.found}
+        if self.deleted:
+            data["deleted"] = self.deleted
+        if self.updated:
+            data["updated"] = self.updated
+        if self.restricted:
+            data["restricted"] = self.restricted
+        if self.kept:
+            data["kept"] = self.kept
+        return data
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

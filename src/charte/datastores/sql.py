@@ -10,8 +10,8 @@ dialect; every value is a bound parameter (hence the S608 exemptions below).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,20 +29,15 @@ class UnsupportedParamstyle(ValueError):
 
 
 class StatementFailed(RuntimeError):
-    """The database refused a statement (constraint, type, lock...); ``orig`` is the driver's error."""
+    """The database refused a statement (constraint, type, lock...); ``orig`` is the driver's error.
+
+    Statements run on the raw driver, so its errors arrive unwrapped: the functions below give them this one type
+    callers can catch (with a plain ``try``: a context manager per statement is a visible share of a request).
+    """
 
     def __init__(self, orig: BaseException) -> None:
         self.orig = orig
         super().__init__(str(orig))
-
-
-@contextmanager
-def _driver_errors(conn: Channel) -> Iterator[None]:
-    # Statements run on the raw driver, so its errors arrive unwrapped: give them one type callers can catch.
-    try:
-        yield
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise StatementFailed(exc) from exc
 
 
 def _placeholder(paramstyle: str) -> Callable[[int], str]:
@@ -218,7 +213,7 @@ def fetch_many(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> lis
         finally:
             cursor.close()
     cursors = []
-    with _driver_errors(conn):
+    try:
         try:
             with pipeline:
                 for sql, values in batch:
@@ -229,24 +224,26 @@ def fetch_many(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> lis
         finally:
             for cursor in cursors:
                 cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
 
 
 def run_all(conn: Channel, batch: Sequence[tuple[Sql, Sequence[Any]]]) -> None:
     """Run statements in order; on PostgreSQL they travel together (one round trip)."""
+    if not batch:
+        return
     driver = driver_of(conn)
     pipeline = _pipeline(driver) if len(batch) > 1 else None
-    if pipeline is None:
-        for sql, values in batch:
-            run(conn, sql, values)
-        return
     cursor = driver.cursor()
-    with _driver_errors(conn):
+    try:
         try:
-            with pipeline:
+            with pipeline if pipeline is not None else nullcontext():
                 for sql, values in batch:
                     cursor.execute(sql.text, sql.params(values))
         finally:
             cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
 
 
 def fetch(conn: Channel, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -259,28 +256,33 @@ def fetch(conn: Channel, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...
         raise StatementFailed(exc) from exc
     finally:
         cursor.close()
-    # The drivers give tuples already (sqlite3, psycopg, PyMySQL): copy only what is not one.
-    return rows if all(type(row) is tuple for row in rows) else [tuple(row) for row in rows]
+    # The drivers give tuples already (sqlite3, psycopg, PyMySQL): copy only what is not one (a driver gives all
+    # its rows one type).
+    return rows if not rows or type(rows[0]) is tuple else [tuple(row) for row in rows]
 
 
 def run(conn: Channel, sql: Sql, values: Sequence[Any]) -> None:
     """Run a statement on the connection's driver, inside its transaction."""
     cursor = driver_of(conn).cursor()
-    with _driver_errors(conn):
+    try:
         try:
             cursor.execute(sql.text, sql.params(values))
         finally:
             cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
 
 
 def run_many(conn: Channel, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
     """Run a statement once per row of values (the driver batches them)."""
     cursor = driver_of(conn).cursor()
-    with _driver_errors(conn):
+    try:
         try:
             cursor.executemany(sql.text, [sql.params(r) for r in rows])
         finally:
             cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise StatementFailed(exc) from exc
 
 
 def _literal(dialect: Dialect, value: Any) -> str:
