@@ -1,4 +1,5 @@
-"""Migration 0009: the ledger loses the unique index on its hashes and keeps everything else."""
+"""Migrations 0009 and 0010: the ledger loses the unique index on its hashes and the index on its types, and keeps
+everything else."""
 
 from __future__ import annotations
 
@@ -91,8 +92,8 @@ def test_the_upgrade_drops_the_unique_hash_and_keeps_the_ledger(engine: Engine) 
     assert rows(engine) == before
     assert columns(engine) == shape
     assert not hash_is_unique(engine)
-    assert {i["name"] for i in inspect(engine).get_indexes("ledger_events")} == {
-        "ix_ledger_events_subject", "ix_ledger_events_type"}
+    # Only the subject index stays: 0010 drops the one on type.
+    assert {i["name"] for i in inspect(engine).get_indexes("ledger_events")} == {"ix_ledger_events_subject"}
     assert_verifies(engine, 5)
     assert_append_only(engine)
     append(engine, 3)
@@ -136,7 +137,24 @@ def test_sqlite_keeps_seq_as_the_rowid(tmp_path: Path) -> None:
             assert "INTEGER PRIMARY KEY" in plan, plan
             names = {r[0] for r in conn.execute(text(
                 "SELECT name FROM sqlite_master WHERE tbl_name = 'ledger_events' OR name LIKE '%ledger_events_new%'"))}
-        assert names == {"ledger_events", "ix_ledger_events_subject", "ix_ledger_events_type",
+        assert names == {"ledger_events", "ix_ledger_events_subject",
                          "ledger_events_no_update", "ledger_events_no_delete"}
     finally:
         engine.dispose()
+
+
+def test_0010_drops_the_type_index_and_a_downgrade_puts_it_back(engine: Engine) -> None:
+    before = rows(engine)
+    migrate(engine, "0009")
+    assert "ix_ledger_events_type" in {i["name"] for i in inspect(engine).get_indexes("ledger_events")}
+    migrate(engine)
+    assert "ix_ledger_events_type" not in {i["name"] for i in inspect(engine).get_indexes("ledger_events")}
+    assert rows(engine) == before
+    assert_verifies(engine, 5)
+    command.downgrade(_alembic_config(engine), "0009")
+    assert "ix_ledger_events_type" in {i["name"] for i in inspect(engine).get_indexes("ledger_events")}
+    assert rows(engine) == before
+    assert_append_only(engine)
+    migrate(engine)
+    append(engine, 2)
+    assert_verifies(engine, 7)

@@ -21,7 +21,8 @@ class LedgerEvent(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
     recorded_at: Mapped[str] = mapped_column(String(40))
-    type: Mapped[str] = mapped_column(String(80), index=True)
+    # Not indexed: no query can use it, and it cost every append (migration 0010).
+    type: Mapped[str] = mapped_column(String(80))
     actor: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     payload: Mapped[str] = mapped_column(Text)
