@@ -261,18 +261,6 @@ def fetch(conn: Channel, sql: Sql, values: Sequence[Any]) -> list[tuple[Any, ...
     return rows if not rows or type(rows[0]) is tuple else [tuple(row) for row in rows]
 
 
-def run(conn: Channel, sql: Sql, values: Sequence[Any]) -> None:
-    """Run a statement on the connection's driver, inside its transaction."""
-    cursor = driver_of(conn).cursor()
-    try:
-        try:
-            cursor.execute(sql.text, sql.params(values))
-        finally:
-            cursor.close()
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise StatementFailed(exc) from exc
-
-
 def run_many(conn: Channel, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
     """Run a statement once per row of values (the driver batches them)."""
     cursor = driver_of(conn).cursor()
