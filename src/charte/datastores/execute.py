@@ -24,8 +24,8 @@ from charte.datastores.journal import (
     JournalEntry,
     claim,
     discard,
-    finish,
     journal_entry,
+    prepare_finish,
     record,
 )
 from charte.datastores.operations import (
@@ -58,6 +58,7 @@ from charte.datastores.strategies import UnusableStrategy, needs_keyring
 from charte.ledger import utcnow
 from charte.ledger.chain import Clock
 from charte.manifest.models import Manifest
+from charte.store.background import PreparedWrite
 from charte.store.driver import Channel, driver_transaction
 
 SystemDone = Callable[[SystemReport], None]
@@ -240,6 +241,7 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
     catalog = system.catalog
     trace: list[Statement] | None = [] if dry_run else None
     claimed = consulted = committing = False
+    finished: PreparedWrite | None = None
     try:
         with driver_transaction(system.engine, commit=not dry_run) as conn:
             found = traverse(conn, catalog, catalog.plan(forms), forms, request_type, lock=True, trace=trace)
@@ -267,8 +269,20 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
                 report = entry.report
             apply(conn, catalog, operations, trace=trace)
             committing = not dry_run
-    except (SQLAlchemyError, StatementFailed, MissingPrimaryKey, UnusableStrategy, MissingPseudonymKey,
-            RectificationRefused):
+            if committing:
+                # The done mark and ledger event are written while the system commits (mostly a wait for the
+                # disk), and committed only once that commit has succeeded: see charte.store.background.
+                finished = prepare_finish(
+                    store, request_id=request_id, system=system.key, request_type=request_type, report=report,
+                    ledger_type=LEDGER_EVENTS[request_type],
+                    payload=_payload(request_type, request_id, outcome, outcome.status == "resumed"),
+                    actor=actor, clock=clock,
+                    register=[(op.collection, key) for op in operations if op.kind == "register" for key in op.keys])
+    except BaseException as exc:
+        if finished is not None:
+            finished.rollback()  # the system's commit failed: its done mark and ledger event go with it
+        if not isinstance(exc, _REFUSALS):
+            raise
         if claimed and not committing:
             # Refused before the commit, so rolled back: nothing of the plan happened; the next run plans afresh.
             # A failed commit may still have happened, and a resumed plan may already be applied: those plans are
@@ -282,11 +296,13 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
     if trace is not None:
         outcome.statements = trace
         return
-    register = [(op.collection, key) for op in operations if op.kind == "register" for key in op.keys]
-    finish(store, request_id=request_id, system=system.key, request_type=request_type, report=report,
-           ledger_type=LEDGER_EVENTS[request_type],
-           payload=_payload(request_type, request_id, outcome, outcome.status == "resumed"),
-           actor=actor, clock=clock, register=register)
+    if finished is not None:
+        finished.commit()
+
+
+#: Failures of a change that the request's report shows (the system failed), after the journal is put right.
+_REFUSALS = (SQLAlchemyError, StatementFailed, MissingPrimaryKey, UnusableStrategy, MissingPseudonymKey,
+             RectificationRefused)
 
 
 def _answered(entry: JournalEntry, outcome: SystemReport, dry_run: bool) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charte.ledger import append_in, canonical_json
 from charte.ledger.chain import Clock
+from charte.store.background import PreparedWrite, prepare_write
 from charte.store.datastores import DatastoreExecution, DatastoreRestriction
 from charte.store.driver import DriverConnection, HotRead, HotStatement, driver_json, driver_transaction
 
@@ -121,18 +122,36 @@ def finish(store: sessionmaker[Session], *, request_id: str, system: str, reques
            register: Iterable[tuple[str, Sequence[Any]]] = ()) -> None:
     """Mark the claimed execution done, fill the restriction register and append the ledger event, all at once;
     nothing when another process finished it first."""
+    with driver_transaction(_engine(store)) as conn:
+        _finish_in(conn, request_id=request_id, system=system, request_type=request_type, report=report,
+                   ledger_type=ledger_type, payload=payload, actor=actor, clock=clock, register=register)
+
+
+def prepare_finish(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
+                   report: dict[str, Any], ledger_type: str, payload: dict[str, Any], actor: str, clock: Clock,
+                   register: Iterable[tuple[str, Sequence[Any]]] = ()) -> PreparedWrite:
+    """:func:`finish`, prepared on a helper thread while the system commits; committed only when the caller says
+    its commit succeeded (see :mod:`charte.store.background`)."""
+    register = list(register)
+    return prepare_write(_engine(store), lambda conn: _finish_in(
+        conn, request_id=request_id, system=system, request_type=request_type, report=report,
+        ledger_type=ledger_type, payload=payload, actor=actor, clock=clock, register=register))
+
+
+def _finish_in(conn: DriverConnection, *, request_id: str, system: str, request_type: str, report: dict[str, Any],
+               ledger_type: str, payload: dict[str, Any], actor: str, clock: Clock,
+               register: Iterable[tuple[str, Sequence[Any]]]) -> None:
     now = clock()
     this = {"rid": request_id, "sys": system}
-    with driver_transaction(_engine(store)) as conn:
-        if not _DONE.run(conn, {**this, "now": now}):
-            if _ENTRY.rows(conn, this):
-                return  # done already: its ledger event is there
-            # The claim is gone (removed by hand, or a store restored from an older backup): record it now.
-            _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
-                                  "status": "done", "plan": None, "report": report, "started_at": now,
-                                  "finished_at": now})
-        _register(conn, system, request_id, register, now)
-        append_event(conn, ledger_type, payload, actor=actor, subject=request_id, clock=clock)
+    if not _DONE.run(conn, {**this, "now": now}):
+        if _ENTRY.rows(conn, this):
+            return  # done already: its ledger event is there
+        # The claim is gone (removed by hand, or a store restored from an older backup): record it now.
+        _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
+                              "status": "done", "plan": None, "report": report, "started_at": now,
+                              "finished_at": now})
+    _register(conn, system, request_id, register, now)
+    append_event(conn, ledger_type, payload, actor=actor, subject=request_id, clock=clock)
 
 
 def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str, Any], request_id: str,
