@@ -110,7 +110,7 @@ def expected_of(engine: Engine, email: str) -> dict[str, set[Any]]:
 def test_access_returns_every_row_with_categories_and_purposes(shop: Shop) -> None:
     expected = expected_of(shop.engine, ALICE)
     assert all(expected.values()), "the fixture gives Alice rows everywhere"
-    report = shop.run("access", {"email": "Alice@Example.com"})
+    report = shop.run("access", {"email": "Alice@Example.com"}, request_id="access-alice")
     assert report.ok, report.to_dict()
     for name, ids in expected.items():
         assert _ids(report, name, "tag" if name == "tags" else "id") == ids, name
@@ -122,7 +122,12 @@ def test_access_returns_every_row_with_categories_and_purposes(shop: Shop) -> No
     assert fields["email"].categories == ["user.contact.email"]
     assert set(fields["email"].purposes) == {"identification", "service_delivery", "sales_billing"}
     assert {f.name: f.purposes for f in _collection(report, "visits").fields}["ip"] == ["audience_measurement"]
-    assert shop.events("datastore.accessed")[0]["totals"]["found"] == sum(len(v) for v in expected.values())
+    [event] = shop.events("datastore.accessed")
+    assert event["totals"]["found"] == sum(len(v) for v in expected.values())
+    assert event["request_id"] == "access-alice"
+    with shop.store() as session:  # the request is in the payload; no subject, so no entry in the subject index
+        subjects = session.scalars(select(LedgerEvent.subject).where(LedgerEvent.type == "datastore.accessed"))
+        assert subjects.all() == [None]
 
 
 def test_access_by_phone_in_another_spelling(shop: Shop) -> None:

@@ -1,5 +1,5 @@
-"""Migrations 0009 and 0010: the ledger loses the unique index on its hashes and the index on its types, and keeps
-everything else."""
+"""Migrations 0009 to 0011: the ledger loses the unique index on its hashes and the index on its types, indexes
+only the events with a subject, and keeps everything else."""
 
 from __future__ import annotations
 
@@ -153,6 +153,51 @@ def test_0010_drops_the_type_index_and_a_downgrade_puts_it_back(engine: Engine) 
     assert_verifies(engine, 5)
     command.downgrade(_alembic_config(engine), "0009")
     assert "ix_ledger_events_type" in {i["name"] for i in inspect(engine).get_indexes("ledger_events")}
+    assert rows(engine) == before
+    assert_append_only(engine)
+    migrate(engine)
+    append(engine, 2)
+    assert_verifies(engine, 7)
+
+
+def subject_index(engine: Engine) -> str:
+    """How the database describes the subject index (its definition, with any WHERE)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return str(conn.execute(text(
+                "SELECT sql FROM sqlite_master WHERE name = 'ix_ledger_events_subject'")).scalar_one())
+        if engine.dialect.name == "postgresql":
+            return str(conn.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_events_subject'")).scalar_one())
+    [index] = [i for i in inspect(engine).get_indexes("ledger_events") if i["name"] == "ix_ledger_events_subject"]
+    return str(index["column_names"])
+
+
+def subject_lookup_plan(engine: Engine) -> str:
+    """The plan of a subject's timeline query."""
+    query = "SELECT seq FROM ledger_events WHERE subject = 'subject-1' ORDER BY seq"
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return " ".join(str(r[-1]) for r in conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))  # five rows: only say whether the index can serve it
+        return " ".join(str(r) for r in conn.execute(text(f"EXPLAIN {query}")))
+
+
+def test_0011_indexes_only_events_with_a_subject_and_a_downgrade_indexes_all(engine: Engine) -> None:
+    before = rows(engine)
+    migrate(engine, "0010")
+    assert "WHERE" not in subject_index(engine).upper()
+    migrate(engine)
+    assert rows(engine) == before
+    if engine.dialect.name in ("sqlite", "postgresql"):
+        assert "subject IS NOT NULL" in subject_index(engine), subject_index(engine)
+    else:  # MariaDB has no partial indexes: the full one stays
+        assert subject_index(engine) == "['subject']"
+    assert "ix_ledger_events_subject" in subject_lookup_plan(engine), subject_lookup_plan(engine)
+    assert_verifies(engine, 5)
+    command.downgrade(_alembic_config(engine), "0010")
+    assert "WHERE" not in subject_index(engine).upper()
     assert rows(engine) == before
     assert_append_only(engine)
     migrate(engine)

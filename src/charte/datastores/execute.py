@@ -181,7 +181,7 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
         outcome.statements = trace
         return
     record(store, ledger_type=LEDGER_EVENTS[request_type], payload=_payload(request_type, request_id, outcome, False),
-           request_id=request_id, actor=actor, clock=clock)
+           actor=actor, clock=clock)
 
 
 _View = tuple[tuple[FieldReport, ...], tuple[str, ...], Callable[[Sequence[Any]], Sequence[Any]]]

@@ -151,14 +151,17 @@ def _finish_in(conn: DriverConnection, *, request_id: str, system: str, request_
                               "status": "done", "plan": None, "report": report, "started_at": now,
                               "finished_at": now})
     _register(conn, system, request_id, register, now)
-    append_event(conn, ledger_type, payload, actor=actor, subject=request_id, clock=clock)
+    append_event(conn, ledger_type, payload, actor=actor, subject=None, clock=clock)
 
 
-def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str, Any], request_id: str,
-           actor: str, clock: Clock) -> None:
-    """Append a ledger event for a request that changed nothing (access, portability)."""
+def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str, Any], actor: str,
+           clock: Clock) -> None:
+    """Append a ledger event for a request that changed nothing (access, portability).
+
+    Events of executions carry their request id in the payload and no subject of their own (see migration 0011).
+    """
     with driver_transaction(_engine(store)) as conn:
-        append_event(conn, ledger_type, payload, actor=actor, subject=request_id, clock=clock)
+        append_event(conn, ledger_type, payload, actor=actor, subject=None, clock=clock)
 
 
 def _register(conn: DriverConnection, system: str, request_id: str, rows: Iterable[tuple[str, Sequence[Any]]],
