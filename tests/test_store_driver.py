@@ -204,6 +204,29 @@ def _dbapi_of_a_transaction(engine: Engine) -> object:
         return conn.dbapi
 
 
+def test_a_single_write_without_begin_commits_on_its_own_and_waits_for_the_lock(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/single.db")
+    META.create_all(engine)
+    add = HotStatement(insert(PEOPLE).values(id=bindparam("id"), email=bindparam("email"), kind="k"))
+    try:
+        with driver_transaction(engine, begin=False) as conn:
+            assert not conn.dbapi.in_transaction  # no BEGIN: the statement is its own transaction
+            add.run(conn, {"id": 1, "email": "one@example.org"})
+            assert not conn.dbapi.in_transaction
+        other = sqlite3.connect(f"{tmp_path}/single.db", isolation_level=None, check_same_thread=False)
+        assert other.execute("SELECT email FROM hot_people").fetchall() == [("one@example.org",)]
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+        threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+        with driver_transaction(engine, begin=False) as conn:
+            add.run(conn, {"id": 2, "email": "two@example.org"})  # waits its turn instead of failing
+        assert other.execute("SELECT count(*) FROM hot_people").fetchone() == (2,)
+        other.close()
+        with pytest.raises(IntegrityError), driver_transaction(engine, begin=False) as conn:
+            add.run(conn, {"id": 2, "email": "again@example.org"})
+    finally:
+        engine.dispose()
+
+
 def test_a_statement_run_on_a_held_connection_leaves_no_snapshot_open(tmp_path: object) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/snapshot.db")
     META.create_all(engine)

@@ -275,9 +275,10 @@ def _change(request_type: RequestType, forms: dict[str, list[str]], system: Conn
                 finished = prepare_finish(
                     store, request_id=request_id, system=system.key, request_type=request_type, report=report,
                     ledger_type=LEDGER_EVENTS[request_type],
-                    payload=_payload(request_type, request_id, outcome, outcome.status == "resumed"),
+                    payload=lambda: _payload(request_type, request_id, outcome, outcome.status == "resumed"),
                     actor=actor, clock=clock,
-                    register=[(op.collection, key) for op in operations if op.kind == "register" for key in op.keys])
+                    register=lambda: [(op.collection, key) for op in operations if op.kind == "register"
+                                      for key in op.keys])
     except BaseException as exc:
         if finished is not None:
             finished.rollback()  # the system's commit failed: its done mark and ledger event go with it

@@ -13,7 +13,7 @@ layer alone several times the statements themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -97,7 +97,7 @@ def claim(store: sessionmaker[Session], *, request_id: str, system: str, request
     """Journal the plan before the system's transaction commits; None when claimed, else the entry an earlier run
     left (prepared: apply its plan; done: answer with its report)."""
     try:
-        with driver_transaction(_engine(store)) as conn:
+        with driver_transaction(_engine(store), begin=False) as conn:  # one statement: its own transaction
             _ADD_ENTRY.run(conn, {"request_id": request_id, "system": system, "request_type": request_type,
                                   "status": "prepared", "plan": plan, "report": report, "started_at": clock(),
                                   "finished_at": None})
@@ -128,14 +128,14 @@ def finish(store: sessionmaker[Session], *, request_id: str, system: str, reques
 
 
 def prepare_finish(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
-                   report: dict[str, Any], ledger_type: str, payload: dict[str, Any], actor: str, clock: Clock,
-                   register: Iterable[tuple[str, Sequence[Any]]] = ()) -> PreparedWrite:
+                   report: dict[str, Any], ledger_type: str, payload: Callable[[], dict[str, Any]], actor: str,
+                   clock: Clock, register: Callable[[], Iterable[tuple[str, Sequence[Any]]]]) -> PreparedWrite:
     """:func:`finish`, prepared on a helper thread while the system commits; committed only when the caller says
-    its commit succeeded (see :mod:`charte.store.background`)."""
-    register = list(register)
+    its commit succeeded (see :mod:`charte.store.background`). The ledger payload and the rows to register are
+    built there too, by ``payload()`` and ``register()``."""
     return prepare_write(_engine(store), lambda conn: _finish_in(
         conn, request_id=request_id, system=system, request_type=request_type, report=report,
-        ledger_type=ledger_type, payload=payload, actor=actor, clock=clock, register=register))
+        ledger_type=ledger_type, payload=payload(), actor=actor, clock=clock, register=register()))
 
 
 def _finish_in(conn: DriverConnection, *, request_id: str, system: str, request_type: str, report: dict[str, Any],

@@ -112,16 +112,21 @@ class Operation:
     rows: list[list[Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """The operation as JSON for the journal."""
-        return {"kind": self.kind, "collection": self.collection, "keys": _json_lists(self.keys),
-                "values": {k: json_value(v) for k, v in self.values.items()} if self.values else {},
-                "fields": self.fields, "rows": _json_lists(self.rows)}
+        """The operation as JSON for the journal (empty members left out: most operations are deletions)."""
+        data: dict[str, Any] = {"kind": self.kind, "collection": self.collection, "keys": _json_lists(self.keys)}
+        if self.values:
+            data["values"] = {k: json_value(v) for k, v in self.values.items()}
+        if self.fields:
+            data["fields"] = self.fields
+        if self.rows:
+            data["rows"] = _json_lists(self.rows)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Operation:
-        """Rebuild an operation from the journal."""
-        return cls(data["kind"], data["collection"], [tuple(k) for k in data["keys"]], dict(data["values"]),
-                   list(data["fields"]), [list(r) for r in data["rows"]])
+        """Rebuild an operation from the journal (also as earlier versions wrote it, with every member)."""
+        return cls(data["kind"], data["collection"], [tuple(k) for k in data["keys"]], dict(data.get("values", {})),
+                   list(data.get("fields", [])), [list(r) for r in data.get("rows", [])])
 
 
 #: Types :func:`json_value` gives back unchanged (keys are mostly integers or text: nothing to convert).

@@ -152,10 +152,11 @@ def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = Tru
     rolled back on error; driver errors leave as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
 
     On SQLite a writing transaction starts with ``BEGIN IMMEDIATE`` (writers queue instead of failing, as in the
-    store's engine) and a reading one with a plain ``BEGIN`` (one snapshot, no lock), unless ``begin`` is false
-    (a single read statement is a snapshot by itself); elsewhere the driver opens the transaction with the first
-    statement. The connection is pooled, or on an SQLite file the thread's own (:class:`_SqliteHolding`); one
-    the database dropped is thrown away.
+    store's engine) and a reading one with a plain ``BEGIN`` (one snapshot, no lock), unless ``begin`` is false:
+    a single statement is a transaction by itself (a snapshot for a read; for a write, it waits for the lock and
+    commits on its own). Elsewhere the driver opens the transaction with the first statement. The connection is
+    pooled, or on an SQLite file the thread's own (:class:`_SqliteHolding`); one the database dropped is thrown
+    away.
     """
     return DriverTransaction(engine, write, commit, begin)
 
@@ -187,9 +188,11 @@ class DriverTransaction:
         except dialect.loaded_dbapi.Error as exc:
             # The pool hands the driver's own error through: the same family as every other failure here.
             raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-        if dialect.name == "sqlite" and (self._write or self._begin):
+        if dialect.name == "sqlite" and self._begin:
             try:
-                self._dbapi.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+                # The held connection's own cursor: the connection's execute() would make one per transaction.
+                (held.channel.cursor if held is not None else self._dbapi).execute(
+                    "BEGIN IMMEDIATE" if self._write else "BEGIN")
             except BaseException as exc:
                 wrapped = self._abandon(exc)
                 if wrapped is not None:
