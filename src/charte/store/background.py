@@ -130,7 +130,7 @@ if hasattr(os, "register_at_fork"):  # POSIX: the only systems that fork
     os.register_at_fork(after_in_child=_HELPERS.forked)
 
 
-def run_aside(job: Callable[[], T]) -> Pending[T]:
+def _run_aside(job: Callable[[], T]) -> Pending[T]:
     """Start ``job`` on a helper thread; its result is taken later with :meth:`Pending.result`."""
     pending: Pending[T] = Pending()
     _HELPERS.start(pending, job)
@@ -152,4 +152,4 @@ def prepare_write(engine: Engine, work: Work) -> PreparedWrite:
         except BaseException as exc:
             pending._result.put((False, exc))
         return PreparedWrite(pending)
-    return PreparedWrite(run_aside(lambda: _open(engine, work)))
+    return PreparedWrite(_run_aside(lambda: _open(engine, work)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,10 @@ from charte.store.heap import keep_heap
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# JSON columns (journal plans and reports, consent records...) are written on every request: no spaces, and no
+# walk for circular references (Charte builds them as trees). Same values as json.dumps gives, fewer bytes.
+_STORE_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
 
 class StoreNotReady(Exception):
     """The store's schema is missing or older than this version of Charte."""
@@ -24,6 +29,7 @@ class StoreNotReady(Exception):
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
     keep_heap()  # a process with a store serves requests: see charte.store.heap
+    kwargs.setdefault("json_serializer", _STORE_JSON.encode)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)
