@@ -117,22 +117,13 @@ def discard(store: sessionmaker[Session], request_id: str, system: str) -> None:
         _DISCARD.run(conn, {"rid": request_id, "sys": system})
 
 
-def finish(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
-           report: dict[str, Any], ledger_type: str, payload: dict[str, Any], actor: str, clock: Clock,
-           register: Iterable[tuple[str, Sequence[Any]]] = ()) -> None:
-    """Mark the claimed execution done, fill the restriction register and append the ledger event, all at once;
-    nothing when another process finished it first."""
-    with driver_transaction(_engine(store)) as conn:
-        _finish_in(conn, request_id=request_id, system=system, request_type=request_type, report=report,
-                   ledger_type=ledger_type, payload=payload, actor=actor, clock=clock, register=register)
-
-
 def prepare_finish(store: sessionmaker[Session], *, request_id: str, system: str, request_type: str,
                    report: dict[str, Any], ledger_type: str, payload: Callable[[], dict[str, Any]], actor: str,
                    clock: Clock, register: Callable[[], Iterable[tuple[str, Sequence[Any]]]]) -> PreparedWrite:
-    """:func:`finish`, prepared on a helper thread while the system commits; committed only when the caller says
-    its commit succeeded (see :mod:`charte.store.background`). The ledger payload and the rows to register are
-    built there too, by ``payload()`` and ``register()``."""
+    """Mark the claimed execution done, fill the restriction register and append the ledger event, all in one store
+    transaction prepared on a helper thread while the system commits; the caller commits it once its own commit
+    has succeeded (see :mod:`charte.store.background`). The ledger payload and the rows to register are built
+    there too, by ``payload()`` and ``register()``. Nothing is written when another process finished first."""
     return prepare_write(_engine(store), lambda conn: _finish_in(
         conn, request_id=request_id, system=system, request_type=request_type, report=report,
         ledger_type=ledger_type, payload=payload(), actor=actor, clock=clock, register=register()))
