@@ -491,6 +491,8 @@ def _references_survive(catalog: Catalog, referrers: Sequence[_Referrer], found:
     parent_found = found[parent]
     for referrer in referrers:
         link, child = referrer.link, referrer.child
+        if referrer.found_through and len(deleting.get(link.child, ())) == len(found[link.child].rows):
+            continue  # every row that could reference the parent's rows goes too (the common case: nothing stays)
         at = parent_found.index[link.parent_field]
         values = {row[at] for row in parent_rows.values()} - {None}
         if not values:
