@@ -69,12 +69,6 @@ def _engine(store: sessionmaker[Session]) -> Engine:
     return bind
 
 
-def append_event(conn: DriverConnection, type: str, payload: dict[str, Any], *, actor: str, subject: str | None,
-                 clock: Clock) -> int:
-    """Append a ledger event in ``conn``'s transaction; return its sequence number."""
-    return int(append_in(conn, type, payload, actor=actor, subject=subject, clock=clock)["seq"])
-
-
 class JournalEntry:
     """A request's journal entry on one system."""
 
@@ -142,7 +136,7 @@ def _finish_in(conn: DriverConnection, *, request_id: str, system: str, request_
                               "status": "done", "plan": None, "report": report, "started_at": now,
                               "finished_at": now})
     _register(conn, system, request_id, register, now)
-    append_event(conn, ledger_type, payload, actor=actor, subject=None, clock=clock)
+    append_in(conn, ledger_type, payload, actor=actor, clock=clock)  # no subject: see migration 0011
 
 
 def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str, Any], actor: str,
@@ -152,7 +146,7 @@ def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str,
     Events of executions carry their request id in the payload and no subject of their own (see migration 0011).
     """
     with driver_transaction(_engine(store)) as conn:
-        append_event(conn, ledger_type, payload, actor=actor, subject=None, clock=clock)
+        append_in(conn, ledger_type, payload, actor=actor, clock=clock)  # no subject: see migration 0011
 
 
 def _register(conn: DriverConnection, system: str, request_id: str, rows: Iterable[tuple[str, Sequence[Any]]],

@@ -91,6 +91,14 @@ def _open(engine: Engine, work: Work) -> DriverTransaction:
     return transaction
 
 
+def _outcome(job: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run ``job``: (True, what it returned) or (False, what it raised, for the caller to raise)."""
+    try:
+        return True, job()
+    except BaseException as exc:
+        return False, exc
+
+
 class _Helpers:
     """Idle helper threads, reused: starting a thread per request would cost more than the work it hides."""
 
@@ -110,10 +118,7 @@ class _Helpers:
     def _serve(self, inbox: SimpleQueue[tuple[Pending[Any], Callable[[], Any]]]) -> None:
         while True:
             pending, job = inbox.get()
-            try:
-                outcome: tuple[bool, Any] = (True, job())
-            except BaseException as exc:  # handed to the caller, who raises it
-                outcome = (False, exc)
+            outcome = _outcome(job)
             with self._lock:
                 self._idle.append(inbox)  # before answering: the caller's next job finds this helper idle
             pending._result.put(outcome)
@@ -130,26 +135,17 @@ if hasattr(os, "register_at_fork"):  # POSIX: the only systems that fork
     os.register_at_fork(after_in_child=_HELPERS.forked)
 
 
-def _run_aside(job: Callable[[], T]) -> Pending[T]:
-    """Start ``job`` on a helper thread; its result is taken later with :meth:`Pending.result`."""
-    pending: Pending[T] = Pending()
-    _HELPERS.start(pending, job)
-    return pending
-
-
 def prepare_write(engine: Engine, work: Work) -> PreparedWrite:
     """Run ``work`` in a store transaction on a helper thread, left open until the caller commits or rolls back.
 
     Every prepared write must be committed or rolled back: until then its transaction stays open (on SQLite,
     holding the store's write lock).
     """
-    if not isinstance(engine.pool, QueuePool | NullPool):
+    pending: Pending[DriverTransaction] = Pending()
+    if isinstance(engine.pool, QueuePool | NullPool):
+        _HELPERS.start(pending, lambda: _open(engine, work))
+    else:
         # A pool of one connection per thread (SQLite in memory) would give the helper another database, and a
         # single shared connection must not be used by two threads at once: such stores prepare here.
-        pending: Pending[DriverTransaction] = Pending()
-        try:
-            pending._result.put((True, _open(engine, work)))
-        except BaseException as exc:
-            pending._result.put((False, exc))
-        return PreparedWrite(pending)
-    return PreparedWrite(_run_aside(lambda: _open(engine, work)))
+        pending._result.put(_outcome(lambda: _open(engine, work)))
+    return PreparedWrite(pending)
