@@ -297,8 +297,10 @@ def _statement(catalog: Catalog, conn: Channel, shape: _Shape,
             if not identities and not links:
                 continue  # nothing leads to this collection for this subject: nothing to read there
             collection = catalog.collections[step.collection]
+            joined = not identities and len(links) == 1 and catalog.collections[
+                shape.plan.steps[steps[links[0][1]]].collection].keys == (links[0][2],)
             parts.append(TraversalPart(collection.table_name, catalog.schemas.get(step.collection),
-                                       shape.columns[i], identities, links))
+                                       shape.columns[i], identities, links, joined))
             steps.append(i)
         sql = sql_for(catalog, conn).traversal(parts, PART_PREFIX) if parts else Sql("", 0, False)
         return sql, tuple((shape.plan.steps[i].collection, 1 + len(shape.columns[i])) for i in steps)
