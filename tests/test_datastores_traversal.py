@@ -189,3 +189,36 @@ def test_the_one_statement_traversal_reads_what_the_hops_read(tmp_path: Path) ->
         assert "person_email IN (SELECT" in both and "tag IN (SELECT" in both and "person_id IN (SELECT" in both
     finally:
         system.engine.dispose()
+
+
+def test_a_long_chain_of_references_reads_in_one_statement_within_sqlites_join_limit(tmp_path: Path) -> None:
+    # 70 levels: inlining every level would join more than the 64 tables SQLite allows in one query.
+    levels = 70
+    database = tmp_path / "chain.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE level0 (id INTEGER PRIMARY KEY, email TEXT)")
+        db.execute("INSERT INTO level0 VALUES (1, 'a@example.com'), (2, 'b@example.com')")
+        for n in range(1, levels):
+            db.execute(f"CREATE TABLE level{n} (id INTEGER PRIMARY KEY, up INTEGER)")
+            db.executemany(f"INSERT INTO level{n} VALUES (?, ?)", [(1, 1), (2, 2), (3, 1)])
+    collections = ["    level0:\n      fields:\n        id: {primary_key: true}\n"
+                   "        email: {category: user.contact.email, identity: email}\n"]
+    collections += [f"    level{n}:\n      fields:\n        id: {{primary_key: true}}\n"
+                    f"        up: {{references: level{n - 1}.id}}\n" for n in range(1, levels)]
+    annotations = "dataset:\n  key: mixed\n  collections:\n" + "".join(collections)
+    manifest_path = write_manifest(tmp_path / "manifest", annotations, SYSTEM, "datasets/mixed.yaml")
+    system = load_systems(load_manifest(manifest_path), manifest_path,
+                          environ={"MIXED_URL": f"sqlite:///{database}"})["mixed"]
+    try:
+        identity = {"email": ["a@example.com"]}
+        text = _statement(system, identity)
+        # Every 16th level is copied once; the levels below it read the copy.
+        assert "charte_part_15 AS NOT MATERIALIZED (" in text and "charte_part_16 AS (" in text
+        found = _found(system, identity)
+        # Subject 1's rows at level 1 are 1 and 3; below, only 1 links to them (3's id is unused as an "up").
+        assert found["level0"] == [(1, "a@example.com")] and found["level1"] == [(1, 1), (3, 1)]
+        assert all(found[f"level{n}"] == [(1, 1), (3, 1)] for n in range(2, levels))
+        with mock.patch.object(operations, "_one_statement", lambda *args: None):
+            assert _found(system, identity) == found
+    finally:
+        system.engine.dispose()
