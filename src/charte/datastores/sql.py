@@ -171,7 +171,8 @@ class Dialected:
         part joins the tables of the inlined parts it reads from, and SQLite joins at most 64 tables: past
         :data:`INLINED_TABLES` a part is copied, and the parts after it read the copy as one table.
         """
-        if getattr(self.dialect, "server_version_info", None) is None or self.dialect.server_version_info < (3, 35):
+        version = self.dialect.server_version_info
+        if version is None or version < (3, 35):
             return [False] * len(parts)  # the hint is from SQLite 3.35
         tables: list[int] = []  # the tables each part's query joins, counting those of the inlined parts it reads
         inlined: list[bool] = []
