@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ def _without_joins() -> Iterator[None]:
         yield
 
 
-def _found(system: ConnectedSystem, identity: dict[str, list[str]]) -> dict[str, list[tuple[Any, ...]]]:
+def _found(system: ConnectedSystem, identity: dict[str, list[str]]) -> dict[str, list[Sequence[Any]]]:
     plan = system.catalog.plan(identity)
     with driver_transaction(system.engine, write=False) as conn:
         found = traverse(conn, system.catalog, plan, identity, "access")
