@@ -7,7 +7,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from unittest import mock
 
 import pytest
 from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
@@ -269,31 +268,3 @@ def test_hot_binding_gives_the_values_sqlalchemy_gives(backend: str) -> None:
             assert repr({name: bound[name] for name in expected}) == repr(expected)
     with pytest.raises(Exception, match="key"):
         update._bound(dialect, {"body": {}, "at": moment})
-
-
-def test_a_plain_statement_on_a_held_connection_skips_the_general_binding(tmp_path: object) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/plain.db")
-    META.create_all(engine)
-    add = HotStatement(insert(PEOPLE).values(id=bindparam("id"), email=bindparam("email"), kind=bindparam("kind")))
-    read = HotRead(select(PEOPLE.c.id, PEOPLE.c.email).where(PEOPLE.c.kind == bindparam("kind")).order_by(PEOPLE.c.id))
-    customers = HotRead(select(PEOPLE.c.id).where(PEOPLE.c.kind == "customer"))  # a constant: bound the general way
-    try:
-        with driver_transaction(engine) as conn:
-            assert conn.cursor is not None  # the thread's held connection
-            assert add.run(conn, {"id": 1, "email": "a@example.org", "kind": "customer"}) == 1  # compiles
-            assert read.rows(conn, {"kind": "customer"}) == [(1, "a@example.org")]
-            assert customers.rows(conn) == [(1,)]
-            with mock.patch.object(HotStatement, "_execute", side_effect=AssertionError("general path")):
-                assert add.run(conn, {"id": 2, "email": "b@example.org", "kind": "customer", "extra": 0}) == 1
-                assert read.rows(conn, {"kind": "customer"}) == [(1, "a@example.org"), (2, "b@example.org")]
-                assert read.rows(conn, {"kind": "prospect"}) == []
-                with pytest.raises(IntegrityError, match="UNIQUE"):  # the driver's error, as SQLAlchemy's type
-                    add.run(conn, {"id": 2, "email": "c@example.org", "kind": "customer"})
-                with pytest.raises(AssertionError, match="general path"):
-                    customers.rows(conn)  # not plain: its constant needs binding
-            with pytest.raises(Exception, match="kind"):
-                read.rows(conn, {})  # a missing parameter: the general path names it
-        with engine.connect() as conn:
-            assert conn.execute(select(PEOPLE.c.id).order_by(PEOPLE.c.id)).scalars().all() == [1, 2]
-    finally:
-        engine.dispose()

@@ -297,8 +297,11 @@ def _statement(catalog: Catalog, conn: Channel, shape: _Shape,
             if not identities and not links:
                 continue  # nothing leads to this collection for this subject: nothing to read there
             collection = catalog.collections[step.collection]
-            joined = not identities and len(links) == 1 and catalog.collections[
-                shape.plan.steps[steps[links[0][1]]].collection].keys == (links[0][2],)
+            joined = False
+            if not identities and len(links) == 1:
+                # Found only through one link: a join when the earlier part's column is its primary key (unique).
+                _, source, source_column = links[0]
+                joined = catalog.collections[shape.plan.steps[steps[source]].collection].keys == (source_column,)
             parts.append(TraversalPart(collection.table_name, catalog.schemas.get(step.collection),
                                        shape.columns[i], identities, links, joined))
             steps.append(i)

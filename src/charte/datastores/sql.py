@@ -187,7 +187,7 @@ class Dialected:
 
     def _join(self, part: TraversalPart, prefix: str) -> str:
         # A join walks the earlier part's rows and looks each one up in the table's index; ``IN (SELECT ...)``
-        # would first copy those values into a temporary index (half the statement's time on a three-level shop).
+        # would first copy those values into a temporary index (a quarter of the statement on a three-level shop).
         # The earlier part's column is unique there, so each row of the table is found at most once, as with IN.
         [(column, source, source_column)] = part.links
         row = f"{prefix}row"  # the prefix is no table's: the alias cannot hide one

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import Connection, Row, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from charte.store.driver import DriverConnection, HotStatement
@@ -62,12 +62,11 @@ _EVENTS = cast(Table, LedgerEvent.__table__)
 _HEAD = cast(Table, LedgerHead.__table__)
 # Run straight on the driver: this runs on every regulated change and every data-subject request, where
 # SQLAlchemy's execution layer would cost more than the statements themselves.
-# The head's id is written as a literal: a statement whose parameters are all the caller's runs the plain way.
-_HEAD_ROW = _HEAD.c.id == literal_column("1")
-_LOCK_HEAD = HotStatement(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD_ROW).with_for_update())
+_LOCK_HEAD = HotStatement(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update())
 _EVENT_COLUMNS = ("seq", "recorded_at", "type", "actor", "subject", "payload", "prev_hash", "hash")
 _ADD_EVENT = HotStatement(insert(_EVENTS).values({name: bindparam(name) for name in _EVENT_COLUMNS}))
-_MOVE_HEAD = HotStatement(update(_HEAD).where(_HEAD_ROW).values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+_MOVE_HEAD = HotStatement(update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("new_seq"),
+                                                                      hash=bindparam("new_hash")))
 
 
 def append_in(conn: Connection | DriverConnection, type: str, payload: dict[str, Any], *, actor: str,

@@ -269,8 +269,6 @@ class _Compiled(NamedTuple):
     #: Names the caller must give, when every other parameter is a constant (else None: SQLAlchemy binds).
     required: frozenset[str] | None
     fixed: dict[str, Any]
-    #: Positional, every parameter given by the caller and none converted: the values picked are the bound row.
-    plain: bool
 
 
 def _picker(order: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
@@ -315,9 +313,8 @@ class HotStatement:
             fixed = {name: bind.value for bind, name in compiled.bind_names.items()
                      if not bind.required and bind.callable is None}
             complete = len(required) + len(fixed) == len(compiled.bind_names)
-            plain = order is not None and complete and not fixed and not processors
             found = _Compiled(compiled, compiled.string, order, _picker(order) if order is not None else None,
-                              processors, positions, required if complete else None, fixed, plain)
+                              processors, positions, required if complete else None, fixed)
             with self._lock:
                 self._compiled[dialect.name] = found
         return found
@@ -386,42 +383,12 @@ class HotStatement:
             if shared is None:
                 cursor.close()
 
-    def _plain(self, target: DriverConnection, params: Mapping[str, Any] | None,
-               fetch: bool) -> tuple[list[tuple[Any, ...]], int] | None:
-        """The statement run on a held connection's cursor when binding is only picking the values in order (the
-        ledger's statements on SQLite, on every request); None when it is not that simple."""
-        found = self._compiled.get(target.dialect.name)
-        if found is None or not found.plain or found.pick is None:
-            return None
-        try:
-            row = found.pick(params) if params is not None else found.pick({})
-        except KeyError:
-            return None  # the general path says which parameter is missing
-        cursor = target.cursor
-        error = target.dialect.loaded_dbapi.Error
-        try:
-            cursor.execute(found.sql, row)
-            rows = cursor.fetchall() if fetch or cursor.description is not None else []
-        except error as exc:
-            raise DBAPIError.instance(found.sql, row, exc, error, dialect=target.dialect) from exc
-        if rows and type(rows[0]) is not tuple:
-            rows = [tuple(one) for one in rows]
-        return rows, cursor.rowcount
-
     def rows(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Every row of the statement with ``params`` bound."""
-        if type(target) is DriverConnection and target.cursor is not None:
-            done = self._plain(target, params, True)
-            if done is not None:
-                return done[0]
         return self._execute(target, params, None, True)[0]
 
     def run(self, target: Reader | DriverConnection, params: Mapping[str, Any] | None = None) -> int:
         """Run a change with ``params`` bound; the number of rows it touched."""
-        if type(target) is DriverConnection and target.cursor is not None:
-            done = self._plain(target, params, False)
-            if done is not None:
-                return done[1]
         return self._execute(target, params, None, False)[1]
 
     def run_many(self, target: Reader | DriverConnection, params: Sequence[Mapping[str, Any]]) -> None:
