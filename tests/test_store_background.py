@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charte.store import make_engine
 from charte.store.background import prepare_write
-from charte.store.driver import DriverConnection
+from charte.store.driver import DriverConnection, driver_transaction
 
 
 @pytest.fixture
@@ -133,3 +133,48 @@ def test_a_forked_child_gets_helpers_of_its_own(store: Engine) -> None:
         child.kill()
     assert child.exitcode == 0, "the child waited on a helper that only exists in its parent"
     assert _bodies(store) == ["parent", "from the child"]
+
+
+class Recorder(Writer):
+    """A :class:`Writer` that also keeps the driver connection it ran on."""
+
+    def __init__(self, body: str = "prepared") -> None:
+        super().__init__(body)
+        self.dbapi: object = None
+
+    def __call__(self, conn: DriverConnection) -> None:
+        self.dbapi = conn.dbapi
+        super().__call__(conn)
+
+
+def _own_connection(engine: Engine) -> object:
+    """The driver connection this thread's driver transactions on ``engine`` run on."""
+    with driver_transaction(engine, write=False) as conn:
+        return conn.dbapi
+
+
+def test_the_helper_works_on_the_callers_own_connection_and_gives_it_back(store: Engine) -> None:
+    # Another connection's write would make the caller's connection drop its page cache (see prepare_write).
+    own = _own_connection(store)
+    work = Recorder()
+    prepared = prepare_write(store, work)
+    assert work.ran.wait(10)
+    assert work.thread != threading.get_ident() and work.dbapi is own
+    # Lent, not shared: until the caller ends the prepared write, its own transactions take another connection.
+    assert _own_connection(store) is not own
+    prepared.commit()
+    assert _bodies(store) == ["prepared"]
+    assert _own_connection(store) is own
+    rolled_back = Recorder("rolled back")
+    prepare_write(store, rolled_back).rollback()
+    assert rolled_back.dbapi is own and _own_connection(store) is own
+    assert _bodies(store) == ["prepared"]
+
+
+def test_a_connection_in_use_by_the_caller_is_not_lent(store: Engine) -> None:
+    # A prepared write inside a transaction of the caller's on the same store: that connection stays the caller's.
+    with driver_transaction(store, write=False) as conn:
+        work = Recorder()
+        prepare_write(store, work).commit()
+        assert work.dbapi is not conn.dbapi
+    assert _bodies(store) == ["prepared"]

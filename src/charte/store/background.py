@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy import Engine
 from sqlalchemy.pool import NullPool, QueuePool
 
-from charte.store.driver import DriverConnection, DriverTransaction, driver_transaction
+from charte.store.driver import DriverConnection, DriverTransaction, Lent, driver_transaction, lend_connection
 
 Work = Callable[[DriverConnection], Any]
 T = TypeVar("T")
@@ -79,9 +79,9 @@ class PreparedWrite:
         transaction.__exit__(_RolledBack, stop, None)
 
 
-def _open(engine: Engine, work: Work) -> DriverTransaction:
+def _open(engine: Engine, work: Work, lent: Lent | None = None) -> DriverTransaction:
     """Open a transaction and run ``work`` in it, leaving it open (rolled back if ``work`` fails)."""
-    transaction = driver_transaction(engine)
+    transaction = driver_transaction(engine, lent=lent)
     conn = transaction.__enter__()
     try:
         work(conn)
@@ -143,7 +143,11 @@ def prepare_write(engine: Engine, work: Work) -> PreparedWrite:
     """
     pending: Pending[DriverTransaction] = Pending()
     if isinstance(engine.pool, QueuePool | NullPool):
-        _HELPERS.start(pending, lambda: _open(engine, work))
+        # On an SQLite file the helper works on the caller's own connection: a connection that sees another one
+        # changed the database drops its whole page cache, and the caller's next store transaction would read
+        # its pages again (a claim right after another connection's finish costs twice as much).
+        lent = lend_connection(engine)
+        _HELPERS.start(pending, lambda: _open(engine, work, lent))
     else:
         # A pool of one connection per thread (SQLite in memory) would give the helper another database, and a
         # single shared connection must not be used by two threads at once: such stores prepare here.

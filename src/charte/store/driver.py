@@ -146,8 +146,27 @@ if hasattr(os, "register_at_fork"):  # POSIX: the only systems that fork
     os.register_at_fork(after_in_child=_HOLDING.forked)
 
 
+class Lent:
+    """A thread's own SQLite connection, lent for one transaction that another thread runs (see
+    :func:`lend_connection`)."""
+
+    __slots__ = ("held",)
+
+    def __init__(self, held: _Held) -> None:
+        self.held = held
+
+
+def lend_connection(engine: Engine) -> Lent | None:
+    """This thread's own SQLite connection for ``engine``, to give :func:`driver_transaction` on another thread;
+    None when there is none to lend (not an SQLite file, or in use here). The connection is this thread's again
+    when that transaction ends; until then this thread's transactions on ``engine`` take pooled ones.
+    """
+    held = _HOLDING.take(engine)
+    return Lent(held) if held is not None else None
+
+
 def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = True,
-                       begin: bool = True) -> DriverTransaction:
+                       begin: bool = True, lent: Lent | None = None) -> DriverTransaction:
     """One transaction on a driver connection: committed at the end (unless ``commit`` is false, for dry runs),
     rolled back on error; driver errors leave as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
 
@@ -155,19 +174,20 @@ def driver_transaction(engine: Engine, *, write: bool = True, commit: bool = Tru
     store's engine) and a reading one with a plain ``BEGIN`` (one snapshot, no lock), unless ``begin`` is false:
     a single statement is a transaction by itself (a snapshot for a read; for a write, it waits for the lock and
     commits on its own). Elsewhere the driver opens the transaction with the first statement. The connection is
-    pooled, or on an SQLite file the thread's own (:class:`_SqliteHolding`); one the database dropped is thrown
-    away.
+    pooled, or on an SQLite file the thread's own (:class:`_SqliteHolding`), or ``lent``, one another thread lent
+    (see :func:`lend_connection`); one the database dropped is thrown away.
     """
-    return DriverTransaction(engine, write, commit, begin)
+    return DriverTransaction(engine, write, commit, begin, lent)
 
 
 class DriverTransaction:
     """The context manager :func:`driver_transaction` returns (a class: it runs several times per request)."""
 
-    __slots__ = ("_begin", "_commit", "_dbapi", "_engine", "_held", "_pooled", "_write")
+    __slots__ = ("_begin", "_commit", "_dbapi", "_engine", "_held", "_lent", "_pooled", "_write")
 
-    def __init__(self, engine: Engine, write: bool, commit: bool, begin: bool) -> None:
+    def __init__(self, engine: Engine, write: bool, commit: bool, begin: bool, lent: Lent | None = None) -> None:
         self._engine = engine
+        self._lent = lent
         self._write = write
         self._commit = commit
         self._begin = begin
@@ -180,7 +200,7 @@ class DriverTransaction:
         engine = self._engine
         dialect = engine.dialect
         try:
-            held = _HOLDING.take(engine)
+            held = self._lent.held if self._lent is not None else _HOLDING.take(engine)
             if held is None:
                 self._dbapi = self._pooled = engine.raw_connection()
             else:
