@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from charte.datastores import (
 )
 from charte.datastores.journal import claim, row_key
 from charte.datastores.operations import Found, Operation, chunks
-from charte.datastores.report import Kept
+from charte.datastores.report import Kept, Rows
 from charte.ledger import utcnow, verify
 from charte.manifest import Manifest, load_manifest
 from charte.store import make_engine, migrate, session_factory
@@ -462,3 +463,18 @@ def test_journal_register_and_ledger_in_a_postgresql_store(tmp_path: Path, postg
         dispose_engines()
         engine.dispose()
         store_engine.dispose()
+
+
+def test_report_rows_are_made_from_the_values_as_read_when_first_read() -> None:
+    read = [(7, "a@example.com", date(2024, 5, 1), "x"), (8, None, None, "y")]
+    rows = Rows(("email", "id", "born"), read, itemgetter(1, 0, 2))
+    assert len(rows) == 2 and bool(rows)
+    assert list(rows.tuples()) == [("a@example.com", 7, date(2024, 5, 1)), (None, 8, None)]
+    assert rows[0] == {"email": "a@example.com", "id": 7, "born": date(2024, 5, 1)}
+    assert rows[0] is rows[0], "made once"
+    assert rows == [{"email": "a@example.com", "id": 7, "born": date(2024, 5, 1)},
+                    {"email": None, "id": 8, "born": None}]
+    assert rows.json()[0] == {"email": "a@example.com", "id": 7, "born": "2024-05-01"}
+    assert Rows(("id",), [(1,), (2,)]) == [{"id": 1}, {"id": 2}] and Rows() == [] and not Rows()
+    assert [row["id"] for row in Rows(("id", "x"), [(1, "a"), (2, "b")])[1:]] == [2]
+    assert Rows() != {"id": 1}

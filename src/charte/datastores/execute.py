@@ -50,6 +50,7 @@ from charte.datastores.report import (
     FieldReport,
     Kept,
     RequestType,
+    Rows,
     Statement,
     SystemReport,
 )
@@ -175,7 +176,7 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
         report = CollectionReport(name, found=len(rows))
         if not dry_run:
             report.fields = list(fields)
-            report.rows = [dict(zip(names, pick(row), strict=True)) for row in rows]
+            report.rows = Rows(names, rows, pick)
         outcome.collections.append(report)
     if trace is not None:
         outcome.statements = trace
@@ -184,7 +185,7 @@ def _read(request_type: RequestType, forms: dict[str, list[str]], system: Connec
            actor=actor, clock=clock)
 
 
-_View = tuple[tuple[FieldReport, ...], tuple[str, ...], Callable[[Sequence[Any]], Sequence[Any]]]
+_View = tuple[tuple[FieldReport, ...], tuple[str, ...], Callable[[Sequence[Any]], Sequence[Any]] | None]
 
 
 def _views(system: ConnectedSystem, plan: TraversalPlan, request_type: RequestType,
@@ -203,7 +204,7 @@ def _views(system: ConnectedSystem, plan: TraversalPlan, request_type: RequestTy
             fields = tuple(FieldReport(f, list(infos[f].categories), list(infos[f].purposes), infos[f].portable)
                            for f in shown)
             columns = found[name].columns
-            views.append((name, (fields, shown, _picker([columns.index(f) for f in shown]))))
+            views.append((name, (fields, shown, _picker([columns.index(f) for f in shown], len(columns)))))
         return tuple(views)
 
     # The columns read depend on the plan and the request type only, so the views do too. Field reports are
@@ -211,7 +212,9 @@ def _views(system: ConnectedSystem, plan: TraversalPlan, request_type: RequestTy
     return system.catalog.cached(("views", id(plan), request_type), build)
 
 
-def _picker(positions: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+def _picker(positions: list[int], width: int) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    if positions == list(range(width)):
+        return None  # every column read is shown, in order: the row as read
     if len(positions) > 1:
         return itemgetter(*positions)  # one C-level call picks every shown value out of a row
     return lambda row: tuple(row[at] for at in positions)

@@ -54,9 +54,11 @@ def outcome_from_report(report: Any) -> ExecutionOutcome:
     for system in report.systems:
         for collection in system.collections:
             categories = {f.name: _first(list(f.categories)) for f in collection.fields}
-            for row in collection.rows:
+            names = collection.rows.names
+            for values in collection.rows.tuples():
                 records.append(FoundRecord(system.system, collection.name, tuple(
-                    FoundValue(name, json_value(value), categories.get(name)) for name, value in row.items())))
+                    FoundValue(name, json_value(value), categories.get(name))
+                    for name, value in zip(names, values, strict=True))))
             for action, count in (("deleted", collection.deleted), (changed, collection.updated),
                                   ("restricted", collection.restricted)):
                 if count:
