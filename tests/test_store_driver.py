@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -9,11 +10,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import JSON, Column, DateTime, Engine, Integer, MetaData, String, Table, bindparam, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from charte.store import make_engine, make_read_engine, session_factory
+from charte.store.db import store_json
 from charte.store.driver import (
     HotRead,
     HotStatement,
@@ -268,3 +272,23 @@ def test_hot_binding_gives_the_values_sqlalchemy_gives(backend: str) -> None:
             assert repr({name: bound[name] for name in expected}) == repr(expected)
     with pytest.raises(Exception, match="key"):
         update._bound(dialect, {"body": {}, "at": moment})
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_store_json_reads_back_as_the_value_written(value: object) -> None:
+    assert json.loads(store_json(value)) == value
+
+
+def test_store_json_writes_what_the_standard_library_would_read_the_same() -> None:
+    assert store_json({"b": [1, "é", None], "a": {1: True}}) == '{"b":[1,"é",null],"a":{"1":true}}'
+    assert json.loads(store_json({"big": 2**80})) == {"big": 2**80}  # beyond orjson's integers: the stdlib's
+    with pytest.raises(TypeError):
+        store_json({"a set": {1}})  # refused by both, as before

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
@@ -22,6 +23,19 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _STORE_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
+def store_json(value: Any) -> str:
+    """The JSON text of a store column's value.
+
+    orjson writes it (an erasure's journal entry in 1/10 of the time: ~35 us of the request on SQLite); the few
+    values it refuses (integers beyond 64 bits) go through the standard library. Only the ledger's canonical JSON,
+    which events are hashed over, must stay byte for byte the same: it is not written here.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return _STORE_JSON.encode(value)
+
+
 class StoreNotReady(Exception):
     """The store's schema is missing or older than this version of Charte."""
 
@@ -29,7 +43,7 @@ class StoreNotReady(Exception):
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL mode, foreign keys and a busy timeout."""
     keep_heap()  # a process with a store serves requests: see charte.store.heap
-    kwargs.setdefault("json_serializer", _STORE_JSON.encode)
+    kwargs.setdefault("json_serializer", store_json)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)
