@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import io
 import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from charte import ledger
-from charte.ledger.chain import canonical_json, event_body
+from charte.ledger.chain import canonical_json, event_body, plain_json
 from charte.store import session_factory, transaction
 from charte.store.models import LedgerEvent
 
@@ -202,3 +205,31 @@ JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
 def test_canonical_json_is_json_dumps_with_sorted_keys_and_no_spaces(value: Any) -> None:
     assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                                default=str)
+
+
+_PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PLAIN_VALUES)
+def test_plain_json_is_the_canonical_text(value: object) -> None:
+    # An exported event's payload is checked by re-encoding it canonically: the text must be the same, byte for byte.
+    assert plain_json(value) == canonical_json(value)
+
+
+def test_plain_json_hands_other_values_to_the_canonical_encoder() -> None:
+    class Kind(enum.StrEnum):
+        ERASURE = "erasure"
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    odd = {"at": datetime(2026, 12, 6, 8, 0, tzinfo=UTC), "day": date(2026, 12, 6), "kind": Kind.ERASURE,
+           "amount": Decimal("1.50"), "point": Point(1), "big": 2**80, "é\x1f": ["\u2028"]}
+    assert plain_json(odd) == canonical_json(odd)
+    assert plain_json({2: "b", 1: "a"}) == canonical_json({2: "b", 1: "a"}) == '{"1":"a","2":"b"}'
+    assert plain_json({"b": 1, "a": [True, None]}) == '{"a":[true,null],"b":1}'

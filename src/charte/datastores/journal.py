@@ -136,17 +136,19 @@ def _finish_in(conn: DriverConnection, *, request_id: str, system: str, request_
                               "status": "done", "plan": None, "report": report, "started_at": now,
                               "finished_at": now})
     _register(conn, system, request_id, register, now)
-    append_in(conn, ledger_type, payload, actor=actor, clock=clock)  # no subject: see migration 0011
+    # Counts, names and dates as text: a payload without floats (see plain_json).
+    append_in(conn, ledger_type, payload, actor=actor, clock=clock, plain=True)  # no subject: see migration 0011
 
 
 def record(store: sessionmaker[Session], *, ledger_type: str, payload: dict[str, Any], actor: str,
            clock: Clock) -> None:
-    """Append a ledger event for a request that changed nothing (access, portability).
+    """Append a ledger event for a request that changed nothing (access, portability); ``payload`` holds no floats
+    (see :func:`charte.ledger.chain.plain_json`).
 
     Events of executions carry their request id in the payload and no subject of their own (see migration 0011).
     """
     with driver_transaction(_engine(store)) as conn:
-        append_in(conn, ledger_type, payload, actor=actor, clock=clock)  # no subject: see migration 0011
+        append_in(conn, ledger_type, payload, actor=actor, clock=clock, plain=True)  # no subject: see migration 0011
 
 
 def _register(conn: DriverConnection, system: str, request_id: str, rows: Iterable[tuple[str, Sequence[Any]]],
