@@ -98,9 +98,9 @@ def rows() -> dict[Table, list[dict[str, Any]]]:
     for invoice_id, (pid, issued) in enumerate(issued_dates, start=1):
         data[invoices].append({"id": invoice_id, "person_id": pid, "issued_at": issued,
                                "billing_name": next(p[3] for p in PEOPLE if p[0] == pid), "amount": 1000 + invoice_id})
-    for visit_id, pid in enumerate((1, 1, 1, 2, None, 3, 4), start=1):
-        data[visits].append({"id": visit_id, "person_id": pid, "ip": f"192.168.{visit_id}.{70 + visit_id}",
-                             "visitor": f"visitor-{pid}", "url": f"/page/{visit_id}"})
+    for visit_id, visitor in enumerate((1, 1, 1, 2, None, 3, 4), start=1):
+        data[visits].append({"id": visit_id, "person_id": visitor, "ip": f"192.168.{visit_id}.{70 + visit_id}",
+                             "visitor": f"visitor-{visitor}", "url": f"/page/{visit_id}"})
     data[tags] = [{"person_id": 1, "tag": "vip"}, {"person_id": 1, "tag": "pro"}, {"person_id": 2, "tag": "new"},
                   {"person_id": 4, "tag": "vip"}]
     data[notes] = [{"id": 1, "subject_email": ALICE, "body": "Called about her order"},

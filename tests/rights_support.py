@@ -128,7 +128,8 @@ def submit(client: TestClient, request_type: str, email_address: str, *, lang: s
     assert form.status_code == 200, form.text
     data: dict[str, Any] = {"csrf_token": csrf(form.text), "request_type": request_type, "email": email_address,
                             "language": lang, **fields}
-    return client.post(f"/requests/new?lang={lang}", data=data, follow_redirects=False)
+    response: httpx.Response = client.post(f"/requests/new?lang={lang}", data=data, follow_redirects=False)
+    return response
 
 
 def reference_of(response: httpx.Response) -> str:
@@ -139,8 +140,9 @@ def reference_of(response: httpx.Response) -> str:
 
 def verify_with_code(client: TestClient, reference: str, code: str, *, lang: str = "fr") -> httpx.Response:
     page = client.get(f"/requests/verify?reference={reference}&lang={lang}")
-    return client.post(f"/requests/verify?lang={lang}", data={"csrf_token": csrf(page.text), "reference": reference,
-                                                            "code": code}, follow_redirects=False)
+    response: httpx.Response = client.post(f"/requests/verify?lang={lang}", data={
+        "csrf_token": csrf(page.text), "reference": reference, "code": code}, follow_redirects=False)
+    return response
 
 
 def follow_link(client: TestClient, link: str) -> httpx.Response:
@@ -152,14 +154,16 @@ def follow_link(client: TestClient, link: str) -> httpx.Response:
     action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     assert token and action, page.text
     data = {"csrf_token": csrf(page.text), "token": token.group(1)}
-    return client.post(action.group(1).replace("&amp;", "&"), data=data, follow_redirects=False)
+    response: httpx.Response = client.post(action.group(1).replace("&amp;", "&"), data=data, follow_redirects=False)
+    return response
 
 
 def dpo_post(dpo: TestClient, reference: str, action: str, **data: str) -> httpx.Response:
     page = dpo.get(f"/admin/requests/{reference}")
     assert page.status_code == 200, page.text
-    return dpo.post(f"/admin/requests/{reference}/{action}", data={"csrf_token": csrf(page.text), **data},
-                    follow_redirects=False)
+    response: httpx.Response = dpo.post(f"/admin/requests/{reference}/{action}",
+                                        data={"csrf_token": csrf(page.text), **data}, follow_redirects=False)
+    return response
 
 
 @dataclass
@@ -250,7 +254,7 @@ def open_space(subject: TestClient, letter: EmailMessage) -> str:
     assert signed_in.status_code == 303
     page = subject.get(signed_in.headers["location"])
     assert page.status_code == 200
-    return page.text
+    return str(page.text)
 
 
 def file_url(page: str, name: str) -> str:

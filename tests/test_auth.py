@@ -170,7 +170,7 @@ def test_wrong_password_unknown_and_inactive_users_are_one_refusal(workspace: Wo
 
 def test_unknown_user_is_checked_against_a_dummy_hash(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     checked: list[str] = []
-    real = auth.users.verify_password
+    real = auth.passwords.verify_password
 
     def spy(password_hash: str, password: str) -> bool:
         checked.append(password_hash)
@@ -192,7 +192,12 @@ def test_sixth_attempt_is_refused_even_with_the_right_password(workspace: Worksp
             attempt(workspace, "alice", "not the password", clock=clock)
         clock.advance(seconds=10)
     verified: list[str] = []
-    monkeypatch.setattr(auth.users, "verify_password", lambda h, p: verified.append(p) or True)
+
+    def accept(password_hash: str, password: str) -> bool:
+        verified.append(password)
+        return True
+
+    monkeypatch.setattr(auth.users, "verify_password", accept)
     with pytest.raises(TooManyAttempts) as caught:
         attempt(workspace, "alice", PASSWORD, clock=clock)
     assert verified == []  # refused without looking at the password

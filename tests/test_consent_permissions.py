@@ -6,10 +6,11 @@ import random
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import cast
 
 import jsonschema
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, Table, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -448,8 +449,8 @@ def test_a_batch_of_100000_subjects_is_answered_correctly(sessions: sessionmaker
         subject_rows = [{"id": n + 1, "ref": f"s-{n:020x}", "key": key, "kind": "email", "created_at": clock.now}
                         for n, (key, _) in enumerate(plan)]
         for start in range(0, count, 10_000):
-            conn.execute(insert(ConsentSubject.__table__), subject_rows[start:start + 10_000])
-        conn.execute(insert(ConsentEvent.__table__), [{
+            conn.execute(insert(cast(Table, ConsentSubject.__table__)), subject_rows[start:start + 10_000])
+        conn.execute(insert(cast(Table, ConsentEvent.__table__)), [{
             "id": 1, "subject_id": 1, "scope": "purpose", "key": "newsletter", "decision": "given",
             "method": "api", "recorded_at": clock.now, "decided_at": clock.now, "period": "2026-01",
             "policy_version": "2020-01-22", "actor": "test", "content_sha256": secrets.token_hex(32),
@@ -458,7 +459,7 @@ def test_a_batch_of_100000_subjects_is_answered_correctly(sessions: sessionmaker
                    "decided_at": old if n % 10 == 5 else decided_at, "event_id": 1}
                   for n, (_, decision) in enumerate(plan) if decision is not None]
         for start in range(0, len(states), 10_000):
-            conn.execute(insert(ConsentState.__table__), states[start:start + 10_000])
+            conn.execute(insert(cast(Table, ConsentState.__table__)), states[start:start + 10_000])
     subjects = [key for key, _ in plan]
     with sessions() as s:
         answers = check_permissions(s, manifest, subjects, "newsletter", clock=clock)

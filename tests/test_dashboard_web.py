@@ -142,6 +142,7 @@ def test_another_area_adds_its_overview_section(signed_in: ClientFactory, monkey
     from charte.web.templating import templates
 
     loader = templates.env.loader
+    assert loader is not None
     import jinja2
 
     monkeypatch.setattr(templates.env, "loader", jinja2.ChoiceLoader([loader, jinja2.FileSystemLoader(tmp_path)]))

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A demo workspace (manifest with the CRM system, its database, annotations and keys in .env)."""
     for name in list(os.environ):
         if name.startswith("CHARTE_"):
@@ -104,7 +105,7 @@ def test_every_right_through_the_command_line(demo: Path, tmp_path: Path) -> Non
     types = [t for (t,) in _rows(store, "SELECT type FROM ledger_events WHERE type LIKE 'datastore.%' ORDER BY seq")]
     assert types == ["datastore.accessed", "datastore.accessed", "datastore.erased", "datastore.rectified",
                      "datastore.restricted"]
-    payloads = " ".join(p for (p,) in _rows(store, "SELECT payload FROM ledger_events"))
+    payloads = " ".join(str(p) for (p,) in _rows(store, "SELECT payload FROM ledger_events"))
     assert DEMO_SUBJECT not in payloads and "00 00 02" not in payloads
 
 

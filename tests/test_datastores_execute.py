@@ -195,15 +195,15 @@ def test_erasure_masks_what_invoices_still_need_and_deletes_the_rest(shop: Shop)
 
 def _alice(table: str, row: tuple[Any, ...]) -> bool:
     if table == "people":
-        return row[0] == 1
+        return bool(row[0] == 1)
     if table in ("orders", "invoices", "tags"):
-        return row[1 if table != "tags" else 0] == 1
+        return bool(row[1 if table != "tags" else 0] == 1)
     if table == "order_items":
         return row[1] in (1, 2)
     if table == "visits":
         return row[0] in (1, 2, 3)
     if table == "notes":
-        return row[1] == ALICE
+        return bool(row[1] == ALICE)
     return False
 
 

@@ -38,7 +38,7 @@ def test_consumer_runs_ledger_verification(backend: str, settings: Settings, tmp
     workspace = workspace_with(settings, queue_url=queue_url)
     jobs = build_jobs(workspace, make_huey(workspace, name=f"charte-test-{tmp_path.name}"))
     consumer = jobs.consumer(workers=1, periodic=False)
-    consumer._set_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main process here
+    consumer._set_signal_handlers = lambda: None  # not the main process here
     consumer.start()
     def verified_events() -> list[object]:
         with workspace.sessions() as session:

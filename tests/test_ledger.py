@@ -7,6 +7,7 @@ import enum
 import io
 import itertools
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,11 @@ from charte.store.models import LedgerEvent
 COLUMNS = ["seq", "recorded_at", "type", "actor", "subject", "payload", "prev_hash", "hash"]
 
 
+def at(moment: datetime) -> Callable[[], datetime]:
+    """A clock stopped at ``moment``."""
+    return lambda: moment
+
+
 def fill(engine: Engine, n: int) -> None:
     base = datetime(2026, 1, 1, tzinfo=UTC)
     factory = session_factory(engine)
@@ -32,7 +38,7 @@ def fill(engine: Engine, n: int) -> None:
         with transaction(factory) as session:
             ledger.append(session, "test.event", {"i": i, "note": f"événement {i}"}, actor="tester",
                           subject=f"subject-{i % 3}" if i % 2 else None,
-                          clock=lambda i=i: base + timedelta(seconds=i))
+                          clock=at(base + timedelta(seconds=i)))
 
 
 def verify(engine: Engine) -> ledger.Verification:

@@ -30,7 +30,7 @@ from charte.mail import (
 from tests.rights_support import Received, free_port
 
 USER, PASSWORD = "mailer", "s3cr3t-p@ss/word"
-TEMPLATES = {
+TEMPLATES: dict[str, dict[str, Any]] = {
     "rights/verify": {"code": "123456", "link": "http://x/l", "hours": 24, "code_page": "http://x/v"},
     "rights/signin": {"link": "http://x/l", "hours": 1},
     "rights/extended": {"months": 2, "due": "1 mai", "first_due": "1 mars", "reason": "complexe"},

@@ -258,8 +258,7 @@ def test_exception_after_a_batch_then_rerun_gives_the_same_result(shop: Crm) -> 
 def test_journal_failure_rolls_the_batch_back(shop: Crm, monkeypatch: pytest.MonkeyPatch) -> None:
     """The journal is written before the CRM commits a batch: if it cannot be, the batch does not happen."""
     from charte.retention import run as run_module
-
-    real = run_module.save_progress
+    from charte.retention.journal import save_progress as real
     calls = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +18,10 @@ from charte.workspace import Workspace
 from tests.rights_support import reference_of, submit
 
 ClientFactory = Callable[..., TestClient]
+
+
+def _stopped(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
 
 
 def test_outbox_shows_the_mail_of_the_embedded_setup(client: TestClient, signed_in: ClientFactory) -> None:
@@ -42,8 +46,8 @@ def test_request_list_filters_and_the_overview_shows_what_is_due(app: FastAPI, w
         for name, days in (("late", 45), ("soon", 28), ("later", 2)):
             moment = now - timedelta(days=days)
             request = submit_request(session, workspace.manifest, Submission("objection", email=f"{name}@example.org"),
-                                     address=None, policy=policy, clock=lambda m=moment: m).request
-            email_verified(session, request, method="email_code", policy=policy, clock=lambda m=moment: m)
+                                     address=None, policy=policy, clock=_stopped(moment)).request
+            email_verified(session, request, method="email_code", policy=policy, clock=_stopped(moment))
             refs[name] = request.reference
     auditor = signed_in("auditor")
     listed = auditor.get("/admin/requests?due_within=7&lang=en")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import httpx
@@ -109,7 +109,7 @@ def test_a_subject_cannot_read_download_or_act_on_another_subjects_request(
     token_a = csrf(page_a)
     bob_file = file_url(page_b, "report.json")
     bob_token = bob_file.split("token=", 1)[1]
-    attempts = {
+    attempts: dict[tuple[str, str], Callable[[str], httpx.Response]] = {
         ("GET", "/requests/{reference}"): lambda ref: alice.get(f"/requests/{ref}"),
         ("GET", "/requests/{reference}/files/{name}"):
             lambda ref: alice.get(f"/requests/{ref}/files/report.json?token={bob_token}"),

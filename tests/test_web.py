@@ -86,8 +86,7 @@ def test_policy_page_speaks_the_visitors_language(client: TestClient, workspace:
 def test_policy_page_is_rendered_once_at_startup(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, str]] = []
     import charte.api.app as app_module
-
-    real = app_module.render_policy
+    from charte.render import render_policy as real
 
     def counting(manifest, lang, fmt, **kwargs):  # type: ignore[no-untyped-def]
         calls.append((lang, fmt))

@@ -25,4 +25,5 @@ def login(client: TestClient, username: str, password: str = PASSWORD, **extra: 
     if form.status_code != 200:
         raise AssertionError(f"login form answered {form.status_code}")
     data = {"username": username, "password": password, "csrf_token": csrf_token(form.text), **extra}
-    return client.post("/admin/login", data=data, follow_redirects=False)
+    response: httpx.Response = client.post("/admin/login", data=data, follow_redirects=False)
+    return response
