@@ -24,7 +24,7 @@ POSTGRES_ADMIN_URL = os.environ.get("CHARTE_TEST_POSTGRES_URL", "postgresql+psyc
 MARIADB_ADMIN_URL = os.environ.get("CHARTE_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REDIS_URL = os.environ.get("CHARTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("CHARTE_TEST_CHROMIUM", "/usr/bin/chromium")
-STORE_BACKENDS = [b for b in os.environ.get("CHARTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+STORE_BACKENDS = [b for b in os.environ.get("CHARTE_TEST_BACKENDS", "sqlite,postgresql,mariadb").split(",") if b]
 
 
 def service_absent(name: str, where: str, exc: BaseException) -> None:
@@ -109,8 +109,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty store URL on each backend under test."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'charte.db'}"
+    elif request.param in ("postgresql", "mariadb"):
+        yield request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mariadb_url")
     else:
-        yield request.getfixturevalue("postgres_url")
+        raise ValueError(f"unknown store backend {request.param!r} in CHARTE_TEST_BACKENDS "
+                         "(sqlite, postgresql, mariadb)")
 
 
 @pytest.fixture

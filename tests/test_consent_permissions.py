@@ -519,7 +519,9 @@ def test_the_revision_of_earlier_cookie_decisions_comes_from_the_banner_they_cit
     # A store at 0007 holding decisions recorded before the revision was kept: migration 0008 takes it from the
     # banner notice each event cites (its content holds "rev"); other decisions keep none and count as before.
     from alembic import command
+    from sqlalchemy import column as sa_column
     from sqlalchemy import inspect
+    from sqlalchemy import table as sa_table
 
     from charte.store import make_engine, migrate
     from charte.store.db import _alembic_config
@@ -530,32 +532,34 @@ def test_the_revision_of_earlier_cookie_decisions_comes_from_the_banner_they_cit
         now = Clock().now
         banner = Notice("banner", {"rev": "0123456789ab", "cats": []})
         form = Notice("preferences", {"rev": "not a banner"})
+        # Lightweight tables as of 0007: the dialect quotes "key" (a reserved word on MariaDB).
+        subjects = sa_table("consent_subjects", *map(sa_column, ("id", "ref", "key", "kind", "created_at")))
+        notices = sa_table("consent_notices", *map(sa_column, ("version", "kind", "content", "first_recorded_at")))
+        events = sa_table("consent_events", *map(sa_column, (
+            "id", "subject_id", "scope", "key", "decision", "method", "recorded_at", "decided_at", "period",
+            "policy_version", "notice_version", "actor", "content_sha256", "ledger_seq")))
+        state = sa_table("consent_state", *map(sa_column, (
+            "subject_id", "scope", "key", "decision", "decided_at", "event_id", "revision")))
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO consent_subjects (id, ref, key, kind, created_at) VALUES "
-                              "(1, 's-1', 'visitor:AbCdEfGhIjKlMnOpQrStUv', 'visitor', :now), "
-                              "(2, 's-2', 'email:alice@example.org', 'email', :now)"), {"now": now})
-            for notice in (banner, form):
-                conn.execute(text("INSERT INTO consent_notices (version, kind, content, first_recorded_at) "
-                                  "VALUES (:version, :kind, :content, :now)"),
-                             {"version": notice.version, "kind": notice.kind, "content": notice.text, "now": now})
+            conn.execute(insert(subjects), [
+                {"id": 1, "ref": "s-1", "key": "visitor:AbCdEfGhIjKlMnOpQrStUv", "kind": "visitor", "created_at": now},
+                {"id": 2, "ref": "s-2", "key": "email:alice@example.org", "kind": "email", "created_at": now}])
+            conn.execute(insert(notices), [{"version": notice.version, "kind": notice.kind, "content": notice.text,
+                                            "first_recorded_at": now} for notice in (banner, form)])
             plan = [(1, "category", "analytics", banner.version), (1, "category", "functional", None),
                     (2, "purpose", "newsletter", banner.version), (2, "category", "analytics", form.version)]
             for n, (subject, scope, key, version) in enumerate(plan, start=1):
-                conn.execute(text(
-                    "INSERT INTO consent_events (id, subject_id, scope, key, decision, method, recorded_at, "
-                    "decided_at, period, policy_version, notice_version, actor, content_sha256, ledger_seq) VALUES "
-                    "(:id, :subject, :scope, :key, 'given', 'banner', :now, :now, '2026-01', '2020-01-22', "
-                    ":version, 'visitor', :sha, :id)"),
-                    {"id": n, "subject": subject, "scope": scope, "key": key, "now": now, "version": version,
-                     "sha": secrets.token_hex(32)})
-                conn.execute(text("INSERT INTO consent_state (subject_id, scope, key, decision, decided_at, "
-                                  "event_id) VALUES (:subject, :scope, :key, 'given', :now, :id)"),
-                             {"id": n, "subject": subject, "scope": scope, "key": key, "now": now})
+                conn.execute(insert(events).values(
+                    id=n, subject_id=subject, scope=scope, key=key, decision="given", method="banner",
+                    recorded_at=now, decided_at=now, period="2026-01", policy_version="2020-01-22",
+                    notice_version=version, actor="visitor", content_sha256=secrets.token_hex(32), ledger_seq=n))
+                conn.execute(insert(state).values(subject_id=subject, scope=scope, key=key, decision="given",
+                                                  decided_at=now, event_id=n))
         migrate(engine)
 
         def revisions() -> list[tuple[str, str, str | None]]:
             with engine.connect() as conn:
-                rows = conn.execute(text("SELECT scope, key, revision FROM consent_state ORDER BY event_id"))
+                rows = conn.execute(select(state.c.scope, state.c.key, state.c.revision).order_by(state.c.event_id))
                 return [(scope, key, revision) for scope, key, revision in rows]
 
         assert revisions() == [("category", "analytics", "0123456789ab"), ("category", "functional", None),

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.mysql import MEDIUMBLOB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charte.store.models import Base
@@ -110,7 +111,9 @@ class IdentityDocument(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary(MAX_DOCUMENT_BYTES))
+    # MariaDB stores 8 MiB in a MEDIUMBLOB (what migration 0005's BLOB(8 MiB) creates there): said here too.
+    content: Mapped[bytes] = mapped_column(
+        LargeBinary(MAX_DOCUMENT_BYTES).with_variant(MEDIUMBLOB(), "mysql", "mariadb"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
