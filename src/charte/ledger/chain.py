@@ -48,9 +48,10 @@ def _not_plain(value: Any) -> Any:
 
 def plain_json(value: Any) -> str:
     """:func:`canonical_json` of a value made of text, integers, booleans, None, lists and objects with text keys,
-    and no floats: the same text, written by orjson (ten times faster). Other types, keys that are not text and
-    integers beyond 64 bits go through :func:`canonical_json`; a float would be written in orjson's shortest form,
-    which differs from Python's below 1e-4 (hence the caller's promise)."""
+    and no floats: the same text, written by orjson (ten times faster). Dates, dataclasses, subclasses of the
+    plain types, keys that are not text and integers beyond 64 bits go through :func:`canonical_json`. A float
+    (written in orjson's shortest form, which differs from Python's below 1e-4) or a plain Enum (its value, not
+    its name) would not: hence the caller's promise."""
     try:
         return orjson.dumps(value, default=_not_plain, option=_PLAIN).decode()
     except orjson.JSONEncodeError:
