@@ -37,7 +37,7 @@ def canonical_json(value: Any) -> str:
     return _CANONICAL.encode(value)
 
 
-# Anything but text, integers, booleans, None, lists and objects is handed to _not_plain, which refuses it.
+# Dates, dataclasses and subclasses of the plain types go to _not_plain, which refuses them (see plain_json).
 _PLAIN = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
           | orjson.OPT_PASSTHROUGH_SUBCLASS)
 
