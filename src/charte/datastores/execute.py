@@ -229,7 +229,9 @@ def _plan(request_type: RequestType, conn: Channel, system: ConnectedSystem, fou
         # Strategies that need no key depend on the annotations only: the catalog keeps them for every request.
         shared: dict[tuple[str, str], MaskingStrategy | None] = (
             catalog.cached(("strategies",), dict) if keyring is None else {})
-        context = ErasureContext(manifest, keyring, manifest.default_language, shared)
+        masks: dict[str, Any] = catalog.cached(("masks",), dict) if keyring is None else {}
+        context = ErasureContext(manifest, keyring, manifest.default_language, shared, masks,
+                                 catalog.cached(("hold_terms",), dict))
         return plan_erasure(conn, catalog, plan, found, context)
     if request_type == "rectification":
         ops, reports = plan_rectification(catalog, plan, found, changes)

@@ -403,6 +403,11 @@ class ErasureContext:
     keyring: Keyring | None
     language: str
     strategies: dict[tuple[str, str], MaskingStrategy | None] = field(default_factory=dict)
+    #: Each collection's masking, once worked out (see :func:`_masking`): shared like ``strategies``.
+    masks: dict[str, _Masking] = field(default_factory=dict)
+    #: Each legal hold's terms (see :func:`_hold_terms`), with the hold, manifest and language they are for.
+    terms: dict[int, tuple[LegalHold, Manifest, str, tuple[Duration | None, bool, str | None, str]]] = field(
+        default_factory=dict)
 
     def strategy(self, collection: str, spec: DataField) -> MaskingStrategy | None:
         """The masking strategy of a field (built once per request)."""
@@ -415,10 +420,11 @@ class ErasureContext:
     def kept(self, name: str, hold: LegalHold, rows: Sequence[Sequence[Any]], found: Found,
              fields: list[str]) -> Kept:
         """The report of data kept under ``hold``: until when, computed from each row's timestamp."""
-        purpose = self.manifest.purposes[hold.purpose]
-        retention = purpose.retention
-        period = hold.period or (retention.period if retention else None)
-        financial_year = retention is not None and retention.start in _FINANCIAL_YEAR_STARTS
+        terms = self.terms.get(id(hold))
+        if terms is None or terms[0] is not hold or terms[1] is not self.manifest or terms[2] != self.language:
+            terms = self.terms[id(hold)] = (hold, self.manifest, self.language, _hold_terms(hold, self.manifest,
+                                                                                          self.language))
+        period, financial_year, reason, described = terms[3]
         ends: list[date] = []
         if period is not None and hold.since:
             at = found.index[hold.since]
@@ -430,14 +436,23 @@ class ErasureContext:
                     # The accounting period runs from the end of the financial year (taken as the calendar year).
                     start = date(start.year, 12, 31)
                 ends.append(_after(period, start))
-        reason = tr(hold.reason, self.language) or tr(purpose.name, self.language)
-        if financial_year and hold.since:
-            described = f"{period} from the end of the financial year of {hold.since}"
-        elif period and hold.since:
-            described = f"{period} from {hold.since}"
-        else:
-            described = str(period or "")
         return Kept(name, len(rows), hold.purpose, reason, described, max(ends) if ends else None, fields)
+
+
+def _hold_terms(hold: LegalHold, manifest: Manifest, language: str) -> tuple[Duration | None, bool, str | None, str]:
+    """A legal hold's period, whether it runs from the end of the financial year, its reason and its description."""
+    purpose = manifest.purposes[hold.purpose]
+    retention = purpose.retention
+    period = hold.period or (retention.period if retention else None)
+    financial_year = retention is not None and retention.start in _FINANCIAL_YEAR_STARTS
+    reason = tr(hold.reason, language) or tr(purpose.name, language)
+    if financial_year and hold.since:
+        described = f"{period} from the end of the financial year of {hold.since}"
+    elif period and hold.since:
+        described = f"{period} from {hold.since}"
+    else:
+        described = str(period or "")
+    return period, financial_year, reason, described
 
 
 @dataclass(frozen=True)
@@ -452,16 +467,44 @@ class _Referrer:
     may_clear: bool
 
 
+#: What an erasure does to a collection's rows, by its annotations alone (see :class:`_ErasureFacts`).
+_HELD, _KEPT, _DELETED, _MASKED = "held", "kept", "deleted", "masked"
+
+
+@dataclass(frozen=True)
+class _Treatment:
+    """What an erasure does to one collection of a plan, as far as its annotations decide."""
+
+    name: str
+    collection: Collection
+    #: _HELD (a legal hold on the collection), _KEPT (erasure: keep), _DELETED or _MASKED.
+    action: str
+    #: The note a masked collection gets when fields of its own are held (None otherwise).
+    note: str | None
+
+
 @dataclass(frozen=True)
 class _ErasureFacts:
     """What planning an erasure along one traversal plan needs of its collections (built once per plan)."""
 
-    #: Each collection's fields under a legal hold of their own.
-    field_holds: dict[str, list[str]]
+    #: Each collection of the plan, in plan order, with what its annotations make an erasure do to it.
+    treatments: tuple[_Treatment, ...]
     #: The collections, children before the collections they reference (the safe deletion order).
     children_first: list[str]
-    #: Each collection's references from other collections.
-    referrers: dict[str, tuple[_Referrer, ...]]
+    #: The collections other collections reference, children first, with those references.
+    referenced: tuple[tuple[str, tuple[_Referrer, ...]], ...]
+
+
+def _treatment(name: str, collection: Collection) -> _Treatment:
+    if collection.legal_hold is not None:
+        return _Treatment(name, collection, _HELD, None)
+    if collection.erasure == "keep":
+        return _Treatment(name, collection, _KEPT, None)
+    held = [f for f, spec in collection.fields.items() if spec.legal_hold is not None]
+    if collection.erasure == "delete" and not held:
+        return _Treatment(name, collection, _DELETED, None)
+    note = f"masked instead of deleted: {', '.join(held)} under legal hold" if collection.erasure == "delete" else None
+    return _Treatment(name, collection, _MASKED, note)
 
 
 def _erasure_facts(catalog: Catalog, plan: TraversalPlan) -> _ErasureFacts:
@@ -478,10 +521,10 @@ def _erasure_facts(catalog: Catalog, plan: TraversalPlan) -> _ErasureFacts:
 
     def build() -> _ErasureFacts:
         names = plan.collections
-        return _ErasureFacts(
-            {n: [f for f, spec in catalog.collections[n].fields.items() if spec.legal_hold is not None] for n in names},
-            children_first(names, catalog.links),
-            {n: tuple(referrer(link) for link in catalog.links_to(n)) for n in names})
+        order = children_first(names, catalog.links)
+        referrers = ((n, tuple(referrer(link) for link in catalog.links_to(n))) for n in order)
+        return _ErasureFacts(tuple(_treatment(n, catalog.collections[n]) for n in names), order,
+                             tuple((n, found) for n, found in referrers if found))
 
     return catalog.cached(("erasure_facts", id(plan)), build)
 
@@ -551,32 +594,31 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
                  ctx: ErasureContext) -> tuple[list[Operation], list[CollectionReport], list[Kept]]:
     """Operations that erase the subject's rows, children before parents, legal holds untouched."""
     facts = _erasure_facts(catalog, plan)
-    reports = {name: CollectionReport(name, len(found[name].rows)) for name in plan.collections}
+    reports: dict[str, CollectionReport] = {}
     kept: list[Kept] = []
     deleting: dict[str, dict[Key, Sequence[Any]]] = {}
     masking: dict[str, dict[Key, Sequence[Any]]] = {}
-    for name in plan.collections:
-        rows, collection = found[name], catalog.collections[name]
-        if not rows.rows:
+    for treatment in facts.treatments:
+        name = treatment.name
+        rows = found[name]
+        count = len(rows.rows)
+        report = reports[name] = CollectionReport(name, count)
+        if not count:
             continue
-        if collection.legal_hold is not None:
-            kept.append(ctx.kept(name, collection.legal_hold, rows.rows, rows, []))
-            reports[name].kept = len(rows.rows)
-            continue
-        if collection.erasure == "keep":
-            reports[name].notes.append("kept: the annotations say erasure does not apply to this collection")
-            continue
-        keyed = rows.keyed(_require_keys(collection))
-        field_holds = facts.field_holds[name]
-        if collection.erasure == "delete" and not field_holds:
-            deleting[name] = keyed
+        action = treatment.action
+        if action == _DELETED:
+            deleting[name] = rows.keyed(_require_keys(treatment.collection))
+        elif action == _HELD:
+            kept.append(ctx.kept(name, cast(LegalHold, treatment.collection.legal_hold), rows.rows, rows, []))
+            report.kept = count
+        elif action == _MASKED:
+            if treatment.note is not None:
+                report.notes.append(treatment.note)
+            masking[name] = rows.keyed(_require_keys(treatment.collection))
         else:
-            if collection.erasure == "delete":
-                reports[name].notes.append(f"masked instead of deleted: {', '.join(field_holds)} under legal hold")
-            masking[name] = keyed
-    for name in facts.children_first:
-        referrers = facts.referrers[name]
-        if name not in deleting or not referrers:
+            report.notes.append("kept: the annotations say erasure does not apply to this collection")
+    for name, referrers in facts.referenced:
+        if name not in deleting:
             continue
         protected = _references_survive(catalog, referrers, found, deleting, masking, conn, name, ctx)
         if protected:
@@ -585,19 +627,23 @@ def plan_erasure(conn: Channel, catalog: Catalog, plan: TraversalPlan, found: Ma
             reports[name].notes.append(f"{len(protected)} row(s) masked instead of deleted: still referenced by "
                                        f"{', '.join(by)}, which stay")
     operations: list[Operation] = []
-    for name in plan.collections:
-        if masking.get(name):
-            ops, held = _mask(catalog, name, found[name], masking[name], ctx)
-            operations += ops
-            kept += held
-            reports[name].updated = len(masking[name]) if ops else 0
-            reports[name].kept = len(masking[name]) if held else 0
+    if masking:
+        for treatment in facts.treatments:
+            name = treatment.name
+            if masking.get(name):
+                ops, held = _mask(catalog, name, found[name], masking[name], ctx)
+                operations += ops
+                kept += held
+                reports[name].updated = len(masking[name]) if ops else 0
+                reports[name].kept = len(masking[name]) if held else 0
     for name in facts.children_first:
-        if deleting.get(name):
-            operations.append(Operation("delete", name, list(deleting[name])))
-            reports[name].deleted = len(deleting[name])
-    _inherit_dates(catalog, kept)
-    return operations, [reports[n] for n in plan.collections], kept
+        gone = deleting.get(name)
+        if gone:
+            operations.append(Operation("delete", name, list(gone)))
+            reports[name].deleted = len(gone)
+    if kept:
+        _inherit_dates(catalog, kept)
+    return operations, list(reports.values()), kept
 
 
 def _inherit_dates(catalog: Catalog, kept: list[Kept]) -> None:
@@ -613,17 +659,28 @@ def _inherit_dates(catalog: Catalog, kept: list[Kept]) -> None:
             entry.period = f"kept with {', '.join(sorted({p.collection for p in parents}))}: {parents[0].period}"
 
 
-def _mask(catalog: Catalog, name: str, found: Found, rows: dict[Key, Sequence[Any]],
-          ctx: ErasureContext) -> tuple[list[Operation], list[Kept]]:
+@dataclass(frozen=True)
+class _Masking:
+    """How masking changes a collection's rows: fixed values, values computed per row, fields held as they are."""
+
+    constant: dict[str, Any]
+    varying: tuple[tuple[str, MaskingStrategy], ...]
+    held: tuple[tuple[str, LegalHold], ...]
+
+
+def _masking(catalog: Catalog, name: str, ctx: ErasureContext) -> _Masking:
+    found = ctx.masks.get(name)
+    if found is not None:
+        return found
     collection = catalog.collections[name]
     constant: dict[str, Any] = {}
     varying: list[tuple[str, MaskingStrategy]] = []
-    kept: list[Kept] = []
+    held: list[tuple[str, LegalHold]] = []
     for field_name, spec in collection.fields.items():
         if field_name in collection.keys:
             continue
         if spec.legal_hold is not None:
-            kept.append(ctx.kept(name, spec.legal_hold, list(rows.values()), found, [field_name]))
+            held.append((field_name, spec.legal_hold))
             continue
         strategy = ctx.strategy(name, spec)
         if strategy is None:
@@ -632,22 +689,32 @@ def _mask(catalog: Catalog, name: str, found: Found, rows: dict[Key, Sequence[An
             constant[field_name] = strategy.constant_value()
         else:
             varying.append((field_name, strategy))
+    found = ctx.masks[name] = _Masking(constant, tuple(varying), tuple(held))
+    return found
+
+
+def _mask(catalog: Catalog, name: str, found: Found, rows: dict[Key, Sequence[Any]],
+          ctx: ErasureContext) -> tuple[list[Operation], list[Kept]]:
+    masking = _masking(catalog, name, ctx)
+    kept = [ctx.kept(name, hold, list(rows.values()), found, [field_name]) for field_name, hold in masking.held]
     operations = []
     keys = list(rows)
-    if constant:
-        operations.append(Operation("update", name, keys, values=constant))
-    if varying:
+    if masking.constant:
+        # A copy: the operation is the request's own (the journal and the report read it).
+        operations.append(Operation("update", name, keys, values=dict(masking.constant)))
+    if masking.varying:
         new_rows = []
         for key, row in rows.items():
             values = []
-            for field_name, strategy in varying:
+            for field_name, strategy in masking.varying:
                 try:
                     values.append(strategy.apply(found.get(row, field_name)))
                 except CannotGeneralise:
                     # A value with no generalised form (malformed IP, date...) is cleared: erasure must erase.
                     values.append(None)
             new_rows.append([*key, *values])
-        operations.append(Operation("update_rows", name, keys, fields=[f for f, _ in varying], rows=new_rows))
+        operations.append(Operation("update_rows", name, keys, fields=[f for f, _ in masking.varying],
+                                    rows=new_rows))
     return operations, kept
 
 
