@@ -59,12 +59,9 @@ def extract_baseline(rev: str, into: Path) -> None:
     package = into / BASELINE
     (into / "src" / "charte").rename(package)
     for module in package.rglob("*.py"):
-        text = module.read_text(encoding="utf-8")
-        module.write_text(_IMPORTS.sub(rf"\1\2 {BASELINE}", text), encoding="utf-8")
-    for loader in package.rglob("*.py"):  # Jinja templates are found by package name
-        text = loader.read_text(encoding="utf-8")
-        if 'PackageLoader("charte.' in text:
-            loader.write_text(text.replace('PackageLoader("charte.', f'PackageLoader("{BASELINE}.'), encoding="utf-8")
+        text = _IMPORTS.sub(rf"\1\2 {BASELINE}", module.read_text(encoding="utf-8"))
+        # Jinja templates are found by package name.
+        module.write_text(text.replace('PackageLoader("charte.', f'PackageLoader("{BASELINE}.'), encoding="utf-8")
 
 
 def version(package: str, manifest_path: Path, url: str, store_file: Path) -> Callable[[str, str], Any]:
@@ -104,14 +101,18 @@ def main() -> None:
     if args.requests < 1 or args.subjects < 3 * args.requests + 200:
         parser.error("--subjects must be at least three times --requests plus 200 (every request has its subject)")
     extracted = Path(tempfile.mkdtemp(prefix="charte-baseline-"))
+    # Without --workdir the database (about 1 GB at full scale) is built in a temporary folder, removed at the end.
+    folder = args.workdir or Path(tempfile.mkdtemp(prefix="charte-ab-"))
     try:
         try:
             extract_baseline(args.rev, extracted)
         except RevisionNotFound as exc:
             parser.error(str(exc))
-        seconds = measure(args, extracted)
+        seconds = measure(args, extracted, folder)
     finally:
         shutil.rmtree(extracted, ignore_errors=True)
+        if args.workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
     p50 = [1e6 * statistics.median(s for _, s in side) for side in seconds]
 
     def of(j: int, parity: int) -> float:
@@ -124,9 +125,8 @@ def main() -> None:
           f"without {of(2, 1) - of(1, 1):+.0f})")
 
 
-def measure(args: argparse.Namespace, extracted: Path) -> list[list[tuple[int, float]]]:
+def measure(args: argparse.Namespace, extracted: Path, folder: Path) -> list[list[tuple[int, float]]]:
     """Each side's (subject parity, seconds) per request: hand-written SQL, the revision, the working tree."""
-    folder = args.workdir or Path(tempfile.mkdtemp(prefix="charte-ab-"))
     folder.mkdir(parents=True, exist_ok=True)
     pristine = folder / f"bench-{args.subjects}.pristine.db"
     if not (args.reuse and pristine.exists()):
