@@ -1,12 +1,9 @@
-"""Plain helpers for the consent tests: a host site for the banner, a server runner, clocks, a revised manifest."""
+"""Plain helpers for the consent tests: a host site for the banner, clocks, a revised manifest."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,29 +38,6 @@ def add_host_site(app: FastAPI) -> None:
         return HTMLResponse(html, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store"})
 
     app.add_api_route("/test-host/{name}", host_file, methods=["GET"], include_in_schema=False)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the port."""
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield str(port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class Clock:

@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,17 +26,11 @@ from charte.rights import ExecutionOutcome, FoundRecord, FoundValue, Identity, S
 from charte.store.models import LedgerEvent
 from charte.store.rights import RightsRequest
 from charte.workspace import Workspace
+from tests.web_support import csrf_token, free_port
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
 LINK = re.compile(r"(https?://\S+/requests/link\?token=\S+)")
 REFERENCE = re.compile(r"R-[0-9A-Z]{4}-[0-9A-Z]{4}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -107,12 +100,6 @@ def link_in(message: EmailMessage) -> str:
     return match.group(1)
 
 
-def csrf(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, html[:800]
-    return match.group(1)
-
-
 def settings_with_smtp(settings: Settings, smtp_url: str, **extra: str) -> Settings:
     """The workspace's settings, with its ``.env`` pointing at the test SMTP server (and other variables)."""
     env = settings.home / ".env"
@@ -126,7 +113,7 @@ def submit(client: TestClient, request_type: str, email_address: str, *, lang: s
     """Fill and post the request form as a browser would (not following the redirect)."""
     form = client.get(f"/requests/new?lang={lang}")
     assert form.status_code == 200, form.text
-    data: dict[str, Any] = {"csrf_token": csrf(form.text), "request_type": request_type, "email": email_address,
+    data: dict[str, Any] = {"csrf_token": csrf_token(form.text), "request_type": request_type, "email": email_address,
                             "language": lang, **fields}
     response: httpx.Response = client.post(f"/requests/new?lang={lang}", data=data, follow_redirects=False)
     return response
@@ -141,7 +128,7 @@ def reference_of(response: httpx.Response) -> str:
 def verify_with_code(client: TestClient, reference: str, code: str, *, lang: str = "fr") -> httpx.Response:
     page = client.get(f"/requests/verify?reference={reference}&lang={lang}")
     response: httpx.Response = client.post(f"/requests/verify?lang={lang}", data={
-        "csrf_token": csrf(page.text), "reference": reference, "code": code}, follow_redirects=False)
+        "csrf_token": csrf_token(page.text), "reference": reference, "code": code}, follow_redirects=False)
     return response
 
 
@@ -153,7 +140,7 @@ def follow_link(client: TestClient, link: str) -> httpx.Response:
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     action = re.search(r'<form method="post" action="([^"]+)"', page.text)
     assert token and action, page.text
-    data = {"csrf_token": csrf(page.text), "token": token.group(1)}
+    data = {"csrf_token": csrf_token(page.text), "token": token.group(1)}
     response: httpx.Response = client.post(action.group(1).replace("&amp;", "&"), data=data, follow_redirects=False)
     return response
 
@@ -162,7 +149,7 @@ def dpo_post(dpo: TestClient, reference: str, action: str, **data: str) -> httpx
     page = dpo.get(f"/admin/requests/{reference}")
     assert page.status_code == 200, page.text
     response: httpx.Response = dpo.post(f"/admin/requests/{reference}/{action}",
-                                        data={"csrf_token": csrf(page.text), **data}, follow_redirects=False)
+                                        data={"csrf_token": csrf_token(page.text), **data}, follow_redirects=False)
     return response
 
 

@@ -17,7 +17,8 @@ from charte.consent import Collection, CollectionMethod, record_cookie_choices
 from charte.store import transaction
 from charte.store.consent import ConsentEvent, ConsentSubject
 from charte.workspace import Workspace
-from tests.consent_support import add_host_site, serving, wait_until
+from tests.consent_support import add_host_site, wait_until
+from tests.web_support import serving
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -27,7 +27,8 @@ from charte.mail import (
     read_outbox_message,
     sender_from_settings,
 )
-from tests.rights_support import Received, free_port
+from tests.rights_support import Received
+from tests.web_support import free_port
 
 USER, PASSWORD = "mailer", "s3cr3t-p@ss/word"
 TEMPLATES: dict[str, dict[str, Any]] = {

@@ -31,7 +31,6 @@ from tests.rights_support import (
     assert_every_state_change_recorded,
     body,
     code_in,
-    csrf,
     dpo_post,
     file_url,
     flat,
@@ -45,7 +44,7 @@ from tests.rights_support import (
     verify_with_code,
     walk,
 )
-from tests.web_support import PASSWORD, login
+from tests.web_support import PASSWORD, csrf_token, login
 
 
 @pytest.fixture
@@ -242,7 +241,7 @@ def test_restriction_flags_the_subject_and_lifting_needs_a_notice(rights_app: Fa
         assert RESTRICTIONS.restricted(session, [f"email:{address}"], "storage") == set()
     page = dpo.get(f"/admin/requests/{reference}")
     restriction_id = page.text.split("/admin/restrictions/")[1].split("/")[0]
-    token = csrf(page.text)
+    token = csrf_token(page.text)
     # Lifting without a notice first is refused.
     refused = dpo.post(f"/admin/restrictions/{restriction_id}/lift", data={"csrf_token": token,
                                                                            "reference": reference})
@@ -378,7 +377,7 @@ def test_reasonable_doubt_asks_for_a_document_deleted_after_verification(rights_
     assert "Article 12(6) GDPR" in flat(request_mail)
     assert state_of(rights_workspace, reference).suspended_since is not None
     page = subject.get(f"/requests/{reference}")
-    uploaded = subject.post(f"/requests/{reference}/document", data={"csrf_token": csrf(page.text)},
+    uploaded = subject.post(f"/requests/{reference}/document", data={"csrf_token": csrf_token(page.text)},
                             files={"file": ("id.pdf", b"%PDF-1.4 identity", "application/pdf")},
                             follow_redirects=False)
     assert uploaded.status_code == 303

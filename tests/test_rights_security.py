@@ -25,7 +25,6 @@ from tests.rights_support import (
     FakeExecutor,
     Received,
     code_in,
-    csrf,
     dpo_post,
     file_url,
     follow_link,
@@ -39,7 +38,7 @@ from tests.rights_support import (
     verify_with_code,
     walk,
 )
-from tests.web_support import PASSWORD, login
+from tests.web_support import PASSWORD, csrf_token, login
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ def _subject_routes() -> set[tuple[str, str]]:
 def test_a_subject_cannot_read_download_or_act_on_another_subjects_request(
         rights_app: FastAPI, two_subjects: tuple[TestClient, str, str, TestClient, str, str]) -> None:
     alice, ref_a, page_a, bob, ref_b, page_b = two_subjects
-    token_a = csrf(page_a)
+    token_a = csrf_token(page_a)
     bob_file = file_url(page_b, "report.json")
     bob_token = bob_file.split("token=", 1)[1]
     attempts: dict[tuple[str, str], Callable[[str], httpx.Response]] = {
@@ -186,7 +185,7 @@ def test_verification_codes_allow_five_tries_then_lock(ws: Workspace, rights_app
             assert session.scalars(select(LedgerEvent).where(LedgerEvent.type == "request.verification_locked")).one()
         # A new code (rate-limited like any submission) works, and the old one stays dead.
         page = client.get(f"/requests/verify?reference={reference}")
-        client.post("/requests/resend", data={"csrf_token": csrf(page.text), "reference": reference})
+        client.post("/requests/resend", data={"csrf_token": csrf_token(page.text), "reference": reference})
         fresh = code_in(mail.wait_for("mallory@example.org", 2)[-1])
         assert verify_with_code(client, reference, fresh, lang="en").status_code == 303
         assert state_of(ws, reference).state == "verified"
@@ -227,7 +226,7 @@ def test_auditors_read_but_never_decide_and_posts_need_csrf(rights_app: FastAPI,
         page = auditor.get(f"/admin/requests/{reference}")
         assert page.status_code == 200 and 'action="/admin/requests/' not in page.text
         for action in ("approve", "deny", "extend", "doubt", "confirm-identity", "retry"):
-            response = auditor.post(f"/admin/requests/{reference}/{action}", data={"csrf_token": csrf(page.text),
+            response = auditor.post(f"/admin/requests/{reference}/{action}", data={"csrf_token": csrf_token(page.text),
                                                                                    "reason": "x"})
             assert response.status_code == 403, action
         assert auditor.get(f"/admin/requests/{reference}/document").status_code == 403

@@ -20,7 +20,7 @@ from charte.config import Settings
 from charte.store import transaction
 from charte.store.models import AdminUser
 from charte.workspace import Workspace, init_workspace
-from tests.web_support import PASSWORD, login
+from tests.web_support import PASSWORD, login, serving
 
 ClientFactory = Callable[..., TestClient]
 
@@ -89,23 +89,5 @@ def signed_in(app: FastAPI, make_user: Callable[..., AdminUser]) -> Iterator[Cli
 @pytest.fixture
 def live_server(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 in a thread, for browser tests; yields its base URL."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as port:
+        yield f"http://127.0.0.1:{port}"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 PASSWORD = "correct horse battery staple"
@@ -27,3 +33,38 @@ def login(client: TestClient, username: str, password: str = PASSWORD, **extra: 
     data = {"username": username, "password": password, "csrf_token": csrf_token(form.text), **extra}
     response: httpx.Response = client.post("/admin/login", data=data, follow_redirects=False)
     return response
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers that bind it themselves)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[int]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the port.
+
+    uvicorn is handed the socket this binds, so no other process (a parallel test worker) can take the port
+    between choosing it and listening on it.
+    """
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    try:
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
