@@ -156,3 +156,14 @@ def test_pseudonyms_stable_per_key_and_different_across_keys(club: ConnectedSyst
     assert not set(a) & set(c)
     # Same visitor, same pseudonym within one export: joins on it still work.
     assert a[0] == a[3] and a[0] != a[1]
+
+
+def test_text_that_would_start_a_formula_is_written_as_text(club: ConnectedSystem, tmp_path: Path) -> None:
+    with club.engine.begin() as conn:
+        conn.execute(members.update().where(members.c.id == 3).values(plan="=cmd|' /C calc'!A0"))
+        conn.execute(members.update().where(members.c.id == 4).values(plan="-1"))
+    output = tmp_path / "members.csv"
+    export_anonymised(club, "members", output, k=5, keyring=Keyring.generate("k1"), clock=lambda: NOW)
+    plans = [r["plan"] for r in _read(output)]
+    assert plans.count("'=cmd|' /C calc'!A0") == 1 and plans.count("'-1") == 1
+    assert sorted(p for p in plans if not p.startswith("'")) == ["gold"] * 4 + ["silver"] * 4

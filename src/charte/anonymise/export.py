@@ -36,6 +36,7 @@ from charte.anonymise.pseudonyms import pseudonym
 from charte.datastores.annotations import Collection, DataField
 from charte.datastores.catalog import ConnectedSystem
 from charte.ledger.chain import Clock, utcnow
+from charte.spreadsheets import formula_safe
 
 Treatment = Literal["keep", "pseudonym", "generalise"]
 #: Categories whose values name a person or lead straight to one: never exported as they are.
@@ -221,7 +222,7 @@ def export_anonymised(system: ConnectedSystem, collection: str, output: Path, *,
                     for row in rows:
                         values = [f(v) for f, v in zip(transforms, row, strict=True)]
                         groups[tuple(values[i] for i in quasi_positions)] += 1
-                        writer.writerow(values)
+                        writer.writerow([formula_safe(v) if isinstance(v, str) else v for v in values])
         quasi_names = plan.quasi_identifiers
         report = measure((dict(zip(quasi_names, key, strict=True)) for key, n in groups.items() for _ in range(n)),
                          quasi_names, k)

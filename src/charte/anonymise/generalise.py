@@ -11,7 +11,8 @@ class CannotGeneralise(ValueError):
     """The value has no generalised form (wrong type or format)."""
 
 
-def _as_date(value: object) -> date:
+def date_of(value: object) -> date | None:
+    """The calendar day of a date, datetime or ISO date text; None for anything else."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -19,9 +20,16 @@ def _as_date(value: object) -> date:
     if isinstance(value, str):
         try:
             return date.fromisoformat(value[:10])
-        except ValueError as exc:
-            raise CannotGeneralise(f"{value!r} is not an ISO date") from exc
-    raise CannotGeneralise(f"{value!r} is not a date")
+        except ValueError:
+            return None
+    return None
+
+
+def _as_date(value: object) -> date:
+    day = date_of(value)
+    if day is None:
+        raise CannotGeneralise(f"{value!r} is not a date (a date, a datetime or ISO text such as 2024-05-31)")
+    return day
 
 
 def generalise_date(value: object, to: str = "month") -> str | None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Literal
-
-import xlsxwriter
 
 from charte.breaches import texts
 from charte.breaches.register import Breach
@@ -16,6 +12,7 @@ from charte.manifest.models import Manifest, tr
 from charte.render.facts import category_name
 from charte.render.formatting import language
 from charte.render.locales import Lang
+from charte.spreadsheets import table_csv, table_xlsx
 
 RegisterFormat = Literal["csv", "xlsx"]
 
@@ -54,8 +51,8 @@ COLUMNS: Final[dict[str, dict[Lang, str]]] = {
 }
 
 _SEP = "; "
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TITLE = {"fr": "Registre des violations de données", "en": "Personal data breach register"}
+_SHEET = {"fr": "Violations", "en": "Breaches"}
 
 
 def register_columns(lang: str) -> list[tuple[str, str]]:
@@ -115,38 +112,6 @@ def register_rows(breaches: Sequence[Breach], manifest: Manifest, lang: str, now
     return [_row(b, manifest, lg, now) for b in sorted(breaches, key=lambda b: b.id)]
 
 
-def _csv(columns: list[tuple[str, str]], rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(label for _, label in columns)
-    for row in rows:
-        writer.writerow(f"'{row[k]}" if row[k].startswith(_FORMULA_START) else row[k] for k, _ in columns)
-    # The BOM makes Excel read the file as UTF-8 (accents) rather than the system code page.
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _xlsx(columns: list[tuple[str, str]], rows: list[dict[str, str]], manifest: Manifest, lang: Lang) -> bytes:
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    title = {"fr": "Registre des violations de données", "en": "Personal data breach register"}[lang]
-    workbook.set_properties({"title": title, "author": manifest.controller.name, "comments": "Charte"})
-    sheet = workbook.add_worksheet({"fr": "Violations", "en": "Breaches"}[lang])
-    header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F3864", "border": 1,
-                                  "text_wrap": True, "valign": "top"})
-    cell = workbook.add_format({"text_wrap": True, "valign": "top", "border": 1})
-    for col, (key, label) in enumerate(columns):
-        sheet.write_string(0, col, label, header)
-        longest = max([len(label), *(len(r[key]) for r in rows)])
-        sheet.set_column(col, col, min(max(longest, 10), 60))
-        for line, row in enumerate(rows, start=1):
-            # write_string: a value is never read as a formula or a number.
-            sheet.write_string(line, col, row[key], cell)
-    sheet.freeze_panes(1, 1)
-    sheet.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-    workbook.close()
-    return buffer.getvalue()
-
-
 def export_register(breaches: Sequence[Breach], manifest: Manifest, fmt: RegisterFormat, lang: str,
                     now: datetime) -> bytes:
     """The register as CSV (UTF-8 with BOM) or an XLSX workbook."""
@@ -154,7 +119,8 @@ def export_register(breaches: Sequence[Breach], manifest: Manifest, fmt: Registe
     columns = register_columns(lg)
     rows = register_rows(breaches, manifest, lg, now)
     if fmt == "csv":
-        return _csv(columns, rows)
+        return table_csv(columns, rows)
     if fmt == "xlsx":
-        return _xlsx(columns, rows, manifest, lg)
+        return table_xlsx(columns, rows, title=_TITLE[lg], author=manifest.controller.name, sheet=_SHEET[lg],
+                          frozen_columns=1)
     raise ValueError(f"unknown register format {fmt!r}; one of: csv, xlsx")

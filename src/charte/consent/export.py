@@ -19,6 +19,7 @@ from charte.consent.subjects import SubjectKey, effective_subject, find_subject,
 from charte.consent.vocabulary import instant_text
 from charte.ledger.chain import Clock, utcnow
 from charte.manifest import Manifest
+from charte.spreadsheets import formula_safe
 from charte.store.consent import ConsentEvent, ConsentState, ConsentSubject
 
 EXPORT_FIELDS = ("event_id", "recorded_at", "decided_at", "subject", "subject_kind", "via", "scope", "key",
@@ -64,7 +65,7 @@ def export_consents(session: Session, out: IO[str], *, fmt: str = "jsonl", ident
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in _rows(session, identifiers=identifiers):
-            writer.writerow(row)
+            writer.writerow({k: formula_safe(v) if isinstance(v, str) else v for k, v in row.items()})
             count += 1
         return count
     if fmt != "jsonl":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal, cast
@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 from sqlalchemy.engine import Dialect
 
 from charte.anonymise import CannotGeneralise, Keyring, MaskingStrategy
+from charte.anonymise.generalise import date_of
 from charte.datastores.annotations import Collection, DataField, Erasure, LegalHold
 from charte.datastores.catalog import Catalog
 from charte.datastores.graph import Edge, Link, Step, TraversalPlan, children_first
@@ -376,19 +377,6 @@ def _require_keys(collection: Collection) -> tuple[str, ...]:
     return collection.keys
 
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
 @lru_cache(maxsize=4096)
 def _after(period: Duration, start: date) -> date:
     """``period.after(start)``, remembered: the rows held for one financial year all end on the same day."""
@@ -429,7 +417,7 @@ class ErasureContext:
         if period is not None and hold.since:
             at = found.index[hold.since]
             for row in rows:
-                start = _as_date(row[at])
+                start = date_of(row[at])
                 if start is None:
                     continue
                 if financial_year:

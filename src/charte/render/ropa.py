@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Final, Literal
-
-import xlsxwriter
 
 from charte.manifest.models import Manifest, Purpose, tr
 from charte.render import facts
@@ -25,6 +21,7 @@ from charte.render.formatting import (
     retention_text,
 )
 from charte.render.locales import LEGAL_BASES, Lang, text
+from charte.spreadsheets import table_csv, table_xlsx
 
 #: Column keys of a RoPA row, in export order; the letters in the headers are those of Art. 30(1).
 COLUMNS: Final[tuple[str, ...]] = (
@@ -35,8 +32,6 @@ COLUMNS: Final[tuple[str, ...]] = (
 
 _SEP = "; "
 _DASH = " — "
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def ropa_columns(lang: str) -> list[tuple[str, str]]:
@@ -146,40 +141,6 @@ def ropa_rows(manifest: Manifest, lang: str) -> list[dict[str, str]]:
     return [_row(manifest, p, lg) for p in manifest.purposes.values()]
 
 
-def _csv(manifest: Manifest, lang: Lang) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(label for _, label in ropa_columns(lang))
-    for row in ropa_rows(manifest, lang):
-        writer.writerow(f"'{v}" if v.startswith(_FORMULA_START) else v for v in row.values())
-    # The BOM makes Excel read the file as UTF-8 (accents) rather than the system code page.
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _xlsx(manifest: Manifest, lang: Lang) -> bytes:
-    columns = ropa_columns(lang)
-    rows = ropa_rows(manifest, lang)
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    workbook.set_properties({"title": text("ropa.title", lang), "author": manifest.controller.name,
-                             "comments": "Charte"})
-    sheet = workbook.add_worksheet(text("ropa.sheet", lang))
-    header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F3864", "border": 1,
-                                  "text_wrap": True, "valign": "top"})
-    cell = workbook.add_format({"text_wrap": True, "valign": "top", "border": 1})
-    for col, (key, label) in enumerate(columns):
-        sheet.write_string(0, col, label, header)
-        longest = max([len(label), *(len(r[key]) for r in rows)])
-        sheet.set_column(col, col, min(max(longest, 12), 60))
-        for line, row in enumerate(rows, start=1):
-            # write_string: a value is never read as a formula or a number.
-            sheet.write_string(line, col, row[key], cell)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(rows), len(columns) - 1)
-    workbook.close()
-    return buffer.getvalue()
-
-
 def _html(manifest: Manifest, lang: Lang) -> bytes:
     template = environment("html").get_template("ropa.html.j2")
     return template.render(
@@ -196,9 +157,10 @@ def export_ropa(manifest: Manifest, fmt: Literal["csv", "xlsx", "html"], lang: s
     """The record of processing as a CSV (UTF-8 with BOM), XLSX workbook or HTML document."""
     lg = language(lang)
     if fmt == "csv":
-        return _csv(manifest, lg)
+        return table_csv(ropa_columns(lg), ropa_rows(manifest, lg))
     if fmt == "xlsx":
-        return _xlsx(manifest, lg)
+        return table_xlsx(ropa_columns(lg), ropa_rows(manifest, lg), title=text("ropa.title", lg),
+                          author=manifest.controller.name, sheet=text("ropa.sheet", lg), min_width=12)
     if fmt == "html":
         return _html(manifest, lg)
     raise ValueError(f"unknown RoPA format {fmt!r}; one of: csv, xlsx, html")

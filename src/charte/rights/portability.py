@@ -10,6 +10,7 @@ from typing import Any
 
 from charte.manifest import Manifest, Purpose
 from charte.rights.execution import ExecutionOutcome, FoundRecord
+from charte.spreadsheets import formula_safe
 
 #: The legal bases Art. 20(1)(a) covers.
 PORTABLE_BASES = frozenset({"consent", "contract"})
@@ -63,9 +64,7 @@ def portability_json(stored: list[dict[str, Any]], *, controller: str, reference
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    # A spreadsheet would run a cell starting with = + - @ as a formula (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return formula_safe(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str))
 
 
 def portability_csv(stored: list[dict[str, Any]]) -> str:
