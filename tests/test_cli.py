@@ -119,3 +119,26 @@ def test_tokens_are_created_and_revoked_from_the_command_line(workspace: Path) -
     assert revoked.exit_code == 0 and "revoked" in revoked.output
     unknown = runner.invoke(app, ["admin", "revoke-token", "nobody", *home])
     assert unknown.exit_code != 0 and "no token named 'nobody'" in unknown.output
+
+
+@pytest.mark.parametrize("key", ["", "too-short-a-key"])
+@pytest.mark.parametrize("command", [["serve"], ["worker"], ["requests", "list"]])
+def test_commands_that_sign_refuse_a_missing_or_short_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          command: list[str], key: str) -> None:
+    monkeypatch.delenv("CHARTE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHARTE_HOME", raising=False)
+    monkeypatch.delenv("CHARTE_SECRET_KEY", raising=False)
+    folder = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(folder)]).exit_code == 0
+    (folder / ".env").write_text(f"CHARTE_SECRET_KEY={key}\n" if key else "", encoding="utf-8")
+
+    def started(*args: object, **kwargs: object) -> None:
+        raise AssertionError("started with a key that cannot sign")
+
+    # Were the check missing, the test fails instead of serving or consuming until killed.
+    monkeypatch.setattr("charte.web.server.serve", started)
+    monkeypatch.setattr("charte.jobs.Jobs.consumer", started)
+    result = runner.invoke(app, [*command, "--home", str(folder)])
+    # Refused before a server, a worker or a query starts, with the reason and no traceback.
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert ("is not set" if not key else "at least 32") in result.output

@@ -71,6 +71,17 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _signing(workspace: Workspace, signs: str) -> None:
+    """Stop with a clear error, before anything starts, when the workspace's secret key cannot sign ``signs``."""
+    from charte.auth import InsecureSecretKey, MissingSecretKey
+    from charte.auth.sessions import signing_key
+
+    try:
+        signing_key(workspace.settings.secret_key, signs)
+    except (MissingSecretKey, InsecureSecretKey) as exc:
+        raise _fail(str(exc)) from exc
+
+
 def _workspace(home: Path | None) -> Workspace:
     settings = Settings.for_home(home or Path.cwd())
     try:
@@ -626,6 +637,7 @@ def serve(home: HomeOption = None,
 
     workspace = _workspace(home)
     _manifest(workspace)
+    _signing(workspace, "dashboard sessions")
     run_server(workspace, host=host, port=port, consume=worker)
 
 
@@ -638,6 +650,7 @@ def worker(home: HomeOption = None,
 
     workspace = _workspace(home)
     _manifest(workspace)
+    _signing(workspace, "links to subjects")
     try:
         jobs = build_jobs(workspace)
     except QueueConfigError as exc:
@@ -1074,6 +1087,7 @@ def _rights(workspace: Workspace) -> RightsServices:
     from charte.rights import rights_services
 
     _manifest(workspace)
+    _signing(workspace, "links to subjects")
     return rights_services(workspace)
 
 

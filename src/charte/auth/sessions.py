@@ -62,15 +62,21 @@ class _ClockedSigner(TimestampSigner):
         return int(self._clock())
 
 
-def _secret(secret_key: str | SecretStr | None) -> str:
+def signing_key(secret_key: str | SecretStr | None, signs: str) -> str:
+    """The secret key as text, or :class:`MissingSecretKey` / :class:`InsecureSecretKey` naming what it ``signs``."""
     value = secret_key.get_secret_value() if isinstance(secret_key, SecretStr) else secret_key
     if not value:
-        raise MissingSecretKey("CHARTE_SECRET_KEY is not set: the dashboard cannot sign sessions "
+        raise MissingSecretKey(f"CHARTE_SECRET_KEY is not set: {signs} cannot be signed "
                                "(`charte init` writes one to the workspace's .env)")
     if len(value) < MIN_SECRET_LENGTH:
         raise InsecureSecretKey(f"CHARTE_SECRET_KEY has {len(value)} characters; at least "
-                                f"{MIN_SECRET_LENGTH} are needed to sign sessions safely")
+                                f"{MIN_SECRET_LENGTH} are needed to sign {signs} safely")
     return value
+
+
+def timed_serializer(key: str, salt: str, clock: Callable[[], float] = time.time) -> URLSafeTimedSerializer:
+    """A URL-safe serializer whose values carry their signing time, read from ``clock``."""
+    return URLSafeTimedSerializer(key, salt=salt, signer=_ClockedSigner, signer_kwargs={"clock": clock})
 
 
 class SessionSigner:
@@ -78,11 +84,10 @@ class SessionSigner:
 
     def __init__(self, secret_key: str | SecretStr | None, *, max_age: int,
                  clock: Callable[[], float] = time.time) -> None:
-        key = _secret(secret_key)
+        key = signing_key(secret_key, "dashboard sessions")
         self.max_age = max_age
-        kwargs: dict[str, Any] = {"signer": _ClockedSigner, "signer_kwargs": {"clock": clock}}
-        self._sessions = URLSafeTimedSerializer(key, salt=_SESSION_SALT, **kwargs)
-        self._login_csrf = URLSafeTimedSerializer(key, salt=_LOGIN_CSRF_SALT, **kwargs)
+        self._sessions = timed_serializer(key, _SESSION_SALT, clock)
+        self._login_csrf = timed_serializer(key, _LOGIN_CSRF_SALT, clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Callable[[], float] = time.time) -> SessionSigner:

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer
 from pydantic import SecretStr
 
-from charte.auth import InsecureSecretKey, MissingSecretKey
-from charte.auth.sessions import MIN_SECRET_LENGTH
+from charte.auth.sessions import signing_key, timed_serializer
 from charte.consent.recording import OBJECTABLE_BASES, DecisionNotApplicable, UnknownPurpose
 from charte.consent.subjects import InvalidSubject, SubjectKey, parse_subject
 from charte.manifest import Manifest
@@ -37,34 +35,14 @@ class ExpiredLink(InvalidLink):
     """The link was genuine but is too old."""
 
 
-class _ClockedSigner(TimestampSigner):
-    # An injectable clock lets expiry be tested without waiting.
-    def __init__(self, *args: Any, clock: Callable[[], float], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
-def _key(secret_key: str | SecretStr | None) -> str:
-    value = secret_key.get_secret_value() if isinstance(secret_key, SecretStr) else secret_key
-    if not value:
-        raise MissingSecretKey("CHARTE_SECRET_KEY is not set: links cannot be signed")
-    if len(value) < MIN_SECRET_LENGTH:
-        raise InsecureSecretKey(f"CHARTE_SECRET_KEY needs at least {MIN_SECRET_LENGTH} characters to sign links")
-    return value
-
-
 class LinkSigner:
     """Makes and reads the signed tokens of preferences and unsubscribe links."""
 
     def __init__(self, secret_key: str | SecretStr | None, *, clock: Callable[[], float] = time.time,
                  max_age: int = PREFERENCES_LINK_MAX_AGE) -> None:
-        key = _key(secret_key)
+        key = signing_key(secret_key, "links")
         self.max_age = max_age
-        self._preferences = URLSafeTimedSerializer(key, salt=_PREFERENCES_SALT, signer=_ClockedSigner,
-                                                   signer_kwargs={"clock": clock})
+        self._preferences = timed_serializer(key, _PREFERENCES_SALT, clock)
         self._unsubscribe = URLSafeSerializer(key, salt=_UNSUBSCRIBE_SALT)
 
     def preferences_token(self, subject: SubjectKey) -> str:

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 from pydantic import SecretStr
 
-from charte.auth import MissingSecretKey, new_csrf_token
+from charte.auth import new_csrf_token
+from charte.auth.sessions import signing_key, timed_serializer
 
 _VERIFY_SALT = "charte.rights.verify-link"
 _DOWNLOAD_SALT = "charte.rights.download"
@@ -34,25 +35,12 @@ class SubjectSession:
     csrf: str
 
 
-class _ClockedSigner(TimestampSigner):
-    # itsdangerous reads time.time() itself; an injected clock lets tests expire links without sleeping.
-    def __init__(self, *args: Any, clock: Callable[[], float], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clock = clock
-
-    def get_timestamp(self) -> int:
-        return int(self._clock())
-
-
 class RightsSigner:
     """Signs the values a subject carries, with the workspace's secret key and a distinct salt for each use."""
 
     def __init__(self, secret_key: str | SecretStr | None, *, clock: Callable[[], float] = time.time) -> None:
-        key = secret_key.get_secret_value() if isinstance(secret_key, SecretStr) else secret_key
-        if not key:
-            raise MissingSecretKey("CHARTE_SECRET_KEY is not set: links to subjects cannot be signed")
-        kwargs: dict[str, Any] = {"signer": _ClockedSigner, "signer_kwargs": {"clock": clock}}
-        self._serializers = {salt: URLSafeTimedSerializer(key, salt=salt, **kwargs)
+        key = signing_key(secret_key, "links to subjects")
+        self._serializers = {salt: timed_serializer(key, salt, clock)
                              for salt in (_VERIFY_SALT, _DOWNLOAD_SALT, _SUBJECT_SALT, _FORM_SALT)}
 
     def _loads(self, salt: str, value: str, max_age: float) -> Any:
