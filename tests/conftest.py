@@ -45,34 +45,33 @@ def _admin_engine(url: str, name: str) -> Engine:
     return engine
 
 
+def _throwaway_database(admin_url: str, service: str, create: str, drop: str) -> Iterator[str]:
+    """URL of a new, empty database made with ``create`` (``{name}`` in it), dropped with ``drop`` afterwards."""
+    admin = _admin_engine(admin_url, service)
+    name = f"charte_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(create.format(name=name)))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(drop.format(name=name)))
+        admin.dispose()
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """URL of a new, empty PostgreSQL database, dropped after the test."""
-    admin = _admin_engine(POSTGRES_ADMIN_URL, "PostgreSQL")
-    name = f"charte_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from _throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL", 'CREATE DATABASE "{name}"',
+                                   'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
     """URL of a new, empty MariaDB database, dropped after the test."""
-    admin = _admin_engine(MARIADB_ADMIN_URL, "MariaDB")
-    name = f"charte_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    try:
-        yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
+    yield from _throwaway_database(
+        MARIADB_ADMIN_URL, "MariaDB", "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "DROP DATABASE IF EXISTS `{name}`")
 
 
 @pytest.fixture

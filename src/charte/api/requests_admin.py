@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from charte.api.deps import Principal, admin_language, get_manifest, get_workspace, require_role
-from charte.api.rights_support import clock_of, deliver_later, mail_sender, rights_policy, run_later, services
+from charte.api.rights_support import (
+    clock_of,
+    deliver_later,
+    follow_up,
+    mail_sender,
+    rights_policy,
+    run_later,
+    services,
+)
 from charte.api.views import render
 from charte.dashboard.sections import OverviewContext, OverviewSection, register_section
 from charte.ledger import append
@@ -170,10 +178,7 @@ def _decide(request: Request, reference: str, principal: Principal, background: 
             ref, state = item.reference, item.state
     except _REFUSALS as exc:
         return _refused(request, reference, principal, exc)
-    if state == "approved":
-        run_later(request, background, ref)  # execution, then its letter
-    else:
-        deliver_later(request, background)
+    follow_up(request, background, ref, state)
     return _back(request, ref, done)
 
 

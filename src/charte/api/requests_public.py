@@ -19,11 +19,11 @@ from charte.api.rights_support import (
     clock_of,
     deliver_later,
     end_subject_session,
+    follow_up,
     form_token,
     form_token_matches,
     rights_policy,
     rights_signer,
-    run_later,
     services,
     set_form_cookies,
     start_subject_session,
@@ -157,9 +157,7 @@ async def submit_form(request: Request, background: BackgroundTasks, lang: str |
         minutes = max(1, -(-exc.retry_after // 60))
         return _new_page(request, chosen, status_code=429, errors={"form": r["err_too_many"].format(minutes=minutes)},
                          values=values, headers={"Retry-After": str(exc.retry_after)})
-    deliver_later(request, background)
-    if result.request.state == "approved":
-        run_later(request, background, reference)
+    follow_up(request, background, reference, result.request.state)
     target = f"/requests/verify?reference={reference}&lang={chosen}" + ("" if created else "&duplicate=1")
     return RedirectResponse(target, status_code=303)
 
@@ -190,6 +188,13 @@ def _challenge_error(exc: Exception, lang: str) -> tuple[int, str]:
     return 400, r["err_no_challenge"]
 
 
+def _signed_in(request: Request, subject: str, reference: str, lang: str) -> Response:
+    """The request's page, for a subject this browser now remembers as verified."""
+    response = RedirectResponse(f"/requests/{reference}?lang={lang}", status_code=303)
+    start_subject_session(request, response, subject)
+    return response
+
+
 @router.post("/requests/verify", response_class=HTMLResponse, include_in_schema=False)
 def verify_code(request: Request, background: BackgroundTasks, reference: str = Form("", max_length=20),
                 code: str = Form("", max_length=20), csrf_token: str = Form(""),
@@ -208,12 +213,8 @@ def verify_code(request: Request, background: BackgroundTasks, reference: str = 
             return _verify_page(request, chosen, reference, status_code=status, error=message)
         subject, state, ref = verified.subject_ref, verified.state, verified.reference
         session.commit()
-    deliver_later(request, background)
-    if state == "approved":
-        run_later(request, background, ref)
-    response = RedirectResponse(f"/requests/{ref}?lang={chosen}", status_code=303)
-    start_subject_session(request, response, subject)
-    return response
+    follow_up(request, background, ref, state)
+    return _signed_in(request, subject, ref, chosen)
 
 
 @router.post("/requests/resend", response_class=HTMLResponse, include_in_schema=False)
@@ -274,12 +275,8 @@ def follow_link(request: Request, background: BackgroundTasks, token: str = Form
         subject, state, ref = followed.subject_ref, followed.state, followed.reference
         chosen = _lang(request, get_manifest(request), lang or followed.language)
         session.commit()
-    deliver_later(request, background)
-    if state == "approved":
-        run_later(request, background, ref)
-    response = RedirectResponse(f"/requests/{ref}?lang={chosen}", status_code=303)
-    start_subject_session(request, response, subject)
-    return response
+    follow_up(request, background, ref, state)
+    return _signed_in(request, subject, ref, chosen)
 
 
 @router.get("/requests/signin", response_class=HTMLResponse, include_in_schema=False)
@@ -513,9 +510,7 @@ def create_request(body: RequestIn, request: Request, background: BackgroundTask
         return JSONResponse({"detail": "invalid request", "errors": exc.errors}, status_code=422)
     except TooManyRequests as exc:
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)})
-    deliver_later(request, background)
-    if out.state == "approved":
-        run_later(request, background, out.reference)
+    follow_up(request, background, out.reference, out.state)
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if out.created else 200)
 
 

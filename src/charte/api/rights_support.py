@@ -99,6 +99,13 @@ def run_later(request: Request, background: BackgroundTasks, reference: str) -> 
     deliver_later(request, background)
 
 
+def follow_up(request: Request, background: BackgroundTasks, reference: str, state: str) -> None:
+    """After the response: send the queued mail and, when the request is approved, execute it and send its letter."""
+    deliver_later(request, background)
+    if state == "approved":
+        run_later(request, background, reference)
+
+
 def subject_session(request: Request) -> SubjectSession | None:
     """The verified subject of this browser, if any."""
     value = request.cookies.get(SUBJECT_COOKIE)
