@@ -18,7 +18,9 @@ subjects are masked and odd ones deleted).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
+import json
 import multiprocessing
 import os
 import random
@@ -234,7 +236,10 @@ class HandWritten:
         if found is None:
             self.conn.commit()
             return
-        sid = found[0]
+        self._erase_subject(cur, found[0])
+        self.conn.commit()
+
+    def _erase_subject(self, cur: Any, sid: int) -> None:
         for sql in ("DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE subject_id = ?)",
                     "DELETE FROM orders WHERE subject_id = ?",
                     "DELETE FROM addresses WHERE subject_id = ?",
@@ -247,7 +252,60 @@ class HandWritten:
                                 "WHERE id = ?"), (sid,))
         else:
             cur.execute(self._q("DELETE FROM subjects WHERE id = ?"), (sid,))
+
+
+class JournaledHandWritten(HandWritten):
+    """Hand-written SQL made resumable and auditable by hand, as Charte is: each erasure is claimed in a journal
+    database before the system's commit and marked done after it, with a hash-chained audit event; each access gets
+    an audit event. The journal is an SQLite file in WAL mode with synchronous=NORMAL, like Charte's store."""
+
+    def __init__(self, connect: Callable[[], Any], mark: str, journal: Path) -> None:
+        super().__init__(connect, mark)
+        for leftover in (journal, Path(f"{journal}-wal"), Path(f"{journal}-shm")):
+            leftover.unlink(missing_ok=True)
+        self.journal = sqlite3.connect(journal, isolation_level=None)  # statements commit unless in BEGIN
+        self.journal.execute("PRAGMA journal_mode=WAL")
+        self.journal.execute("PRAGMA synchronous=NORMAL")
+        self.journal.execute("CREATE TABLE claims (request_id TEXT PRIMARY KEY, subject_id BIGINT, "
+                             "status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT)")
+        self.journal.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT, "
+                             "payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+        self.requests = iter(range(10**9))
+
+    def _audit(self, kind: str, request_id: str, payload: str) -> None:
+        head = self.journal.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        prev = head[0] if head else ""
+        digest = hashlib.sha256(f"{prev}|{kind}|{request_id}|{payload}".encode()).hexdigest()
+        self.journal.execute("INSERT INTO audit (kind, request_id, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+                             (kind, request_id, payload, prev, digest))
+
+    def access(self, email: str) -> dict[str, list[Any]]:
+        """The hand-written access, then its audit event."""
+        out = super().access(email)
+        self.journal.execute("BEGIN IMMEDIATE")
+        self._audit("access", f"a-{next(self.requests)}", json.dumps({t: len(rows) for t, rows in out.items()}))
+        self.journal.execute("COMMIT")
+        return out
+
+    def erase(self, email: str) -> None:
+        """Claim, erase as hand-written, commit, then mark done with an audit event."""
+        request_id = f"e-{next(self.requests)}"
+        cur = self.conn.cursor()
+        cur.execute(self._q("SELECT id FROM subjects WHERE email = ?"), (email,))
+        found = cur.fetchone()
+        if found is None:
+            self.conn.commit()
+            return
+        sid = found[0]
+        self.journal.execute("INSERT INTO claims (request_id, subject_id, status, started_at) VALUES "
+                             "(?, ?, 'prepared', datetime('now'))", (request_id, sid))
+        self._erase_subject(cur, sid)
         self.conn.commit()
+        self.journal.execute("BEGIN IMMEDIATE")
+        self.journal.execute("UPDATE claims SET status = 'done', finished_at = datetime('now') "
+                             "WHERE request_id = ?", (request_id,))
+        self._audit("erasure", request_id, json.dumps({"subject": sid}))
+        self.journal.execute("COMMIT")
 
 
 # --- measuring ------------------------------------------------------------------------------------------------
@@ -272,19 +330,19 @@ class Timing:
         return len(self.seconds) / self.wall
 
 
-def measure_pair(labels: tuple[str, str], functions: tuple[Callable[[str], Any], Callable[[str], Any]],
-                 series: tuple[list[str], list[str]]) -> tuple[Timing, Timing]:
-    """Time two ways of doing the same request, alternating, so both see the same machine (caches, disk load)."""
-    seconds: tuple[list[float], list[float]] = ([], [])
-    walls = [0.0, 0.0]
+def measure_sides(labels: tuple[str, ...], functions: tuple[Callable[[str], Any], ...],
+                  series: tuple[list[str], ...]) -> list[Timing]:
+    """Time ways of doing the same request, alternating, so all see the same machine (caches, disk load)."""
+    seconds: list[list[float]] = [[] for _ in labels]
+    walls = [0.0] * len(labels)
     for emails in zip(*series, strict=True):
-        for side in (0, 1):
+        for side, function in enumerate(functions):
             t0 = time.perf_counter()
-            functions[side](emails[side])
+            function(emails[side])
             elapsed = time.perf_counter() - t0
             seconds[side].append(elapsed)
             walls[side] += elapsed
-    return Timing(labels[0], seconds[0], walls[0]), Timing(labels[1], seconds[1], walls[1])
+    return [Timing(label, seconds[i], walls[i]) for i, label in enumerate(labels)]
 
 
 def _manifest(folder: Path) -> Path:
@@ -299,8 +357,8 @@ def _manifest(folder: Path) -> Path:
 
 
 def run_backend(name: str, url: str, raw: Callable[[], Any], mark: str, subjects: int, requests: int,
-                folder: Path) -> list[Timing]:
-    """Measure access and erasure, Charte and hand-written, on one backend."""
+                folder: Path, journaled: bool = False) -> list[Timing]:
+    """Measure access and erasure, Charte and hand-written (and hand-written with a journal), on one backend."""
     from charte.datastores import dispose_engines, execute, load_systems
     from charte.manifest import load_manifest
     from charte.store import make_engine, migrate, session_factory
@@ -316,10 +374,14 @@ def run_backend(name: str, url: str, raw: Callable[[], Any], mark: str, subjects
     store = session_factory(store_engine)
     rnd = random.Random(42)
     # Distinct subjects per series: erasures are destructive, and no series reads rows another one warmed.
-    picked = rnd.sample(range(1, subjects + 1), min(subjects, 4 * requests + 200))
-    series = [[email_of(i) for i in picked[k * requests:(k + 1) * requests]] for k in range(4)]
-    warm = [email_of(i) for i in picked[4 * requests:]]
+    sides = 3 if journaled else 2
+    picked = rnd.sample(range(1, subjects + 1), min(subjects, 2 * sides * requests + 200))
+    series = [[email_of(i) for i in picked[k * requests:(k + 1) * requests]] for k in range(2 * sides)]
+    warm = [email_of(i) for i in picked[2 * sides * requests:]]
     hand = HandWritten(raw, mark)
+    by_hand = [hand]
+    if journaled:
+        by_hand.append(JournaledHandWritten(raw, mark, folder / f"journal-{name}.db"))
     counter = iter(range(10**9))
 
     def charte(kind: str) -> Callable[[str], Any]:
@@ -333,15 +395,17 @@ def run_backend(name: str, url: str, raw: Callable[[], Any], mark: str, subjects
 
     for email in warm[:100]:
         charte("access")(email)
-        hand.access(email)
+        for side in by_hand:
+            side.access(email)
+    labels = (*("hand-written", "hand+journal")[:sides - 1], "Charte")
     timings = [
-        *measure_pair(("access  hand-written", "access  Charte"), (hand.access, charte("access")),
-                      (series[0], series[1])),
-        *measure_pair(("erasure hand-written", "erasure Charte"), (hand.erase, charte("erasure")),
-                      (series[2], series[3])),
+        *measure_sides(tuple(f"access  {label}" for label in labels),
+                       (*(side.access for side in by_hand), charte("access")), tuple(series[:sides])),
+        *measure_sides(tuple(f"erasure {label}" for label in labels),
+                       (*(side.erase for side in by_hand), charte("erasure")), tuple(series[sides:])),
     ]
     # The erasures did what they say: an erased subject is not found any more, by Charte or by hand.
-    assert not hand.access(series[3][0])["subjects"] and not hand.access(series[2][0])["subjects"]
+    assert not any(hand.access(erased[0])["subjects"] for erased in series[sides:])
     dispose_engines()
     store_engine.dispose()
     return timings
@@ -359,6 +423,9 @@ def report(backend: str, subjects: int, timings: list[Timing]) -> None:
         ratio = mine.p(50) / theirs.p(50)
         print(f"{kind:8} Charte/hand-written p50 ratio {ratio:.2f} (target <= 2); p50 {mine.p(50):.2f} ms "
               f"(target <= {target} ms)")
+        journaled = by.get(f"{kind:7} hand+journal")
+        if journaled is not None:
+            print(f"{kind:8} Charte/hand-written with a journal p50 ratio {mine.p(50) / journaled.p(50):.2f}")
 
 
 def _build(backend: str, target: str, subjects: int) -> float:
@@ -387,7 +454,13 @@ def main() -> None:
         help="server to create the benchmark database on (libpq URL)")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for the SQLite files (default: temp)")
     parser.add_argument("--reuse", action="store_true", help="reuse the pristine data built by an earlier run")
+    parser.add_argument("--journaled", action="store_true",
+                        help="also time hand-written SQL that journals and audits as Charte does (a third side)")
     args = parser.parse_args()
+    sides = 3 if args.journaled else 2
+    if args.requests < 1 or args.subjects < 2 * sides * args.requests + 200:
+        # Each request has a subject of its own: erasures destroy, and no series reads rows another one warmed.
+        parser.error(f"--subjects must be at least {2 * sides} times --requests plus 200")
     folder = args.workdir or Path(tempfile.mkdtemp(prefix="charte-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"Charte DSR benchmark: {args.subjects:,} subjects, {args.requests} requests per series, in {folder}")
@@ -429,7 +502,7 @@ def main() -> None:
 
             def raw(target: str = target) -> Any:
                 return psycopg.connect(target)
-        timings = run_backend(backend, url, raw, mark, args.subjects, args.requests, folder)
+        timings = run_backend(backend, url, raw, mark, args.subjects, args.requests, folder, args.journaled)
         report(backend, args.subjects, timings)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of the process executing the requests: {peak:.0f} MB (target <= 150 MB)")

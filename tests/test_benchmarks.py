@@ -27,6 +27,31 @@ def test_dsr_prints_every_figure_for_sqlite(tmp_path: Path) -> None:
     assert re.search(r"peak RSS of the process executing the requests: \d+ MB", done.stdout)
 
 
+def test_dsr_journaled_adds_a_hand_written_side_that_journals(tmp_path: Path) -> None:
+    done = _run("benchmarks/dsr.py", "--backends", "sqlite", "--subjects", "600", "--requests", "60",
+                "--workdir", str(tmp_path), "--journaled")
+    assert done.returncode == 0, done.stderr
+    for kind in ("access ", "erasure"):
+        for side in ("hand-written", "hand+journal", "Charte"):
+            assert re.search(rf"^{kind} {re.escape(side)}\s+[\d.]+\s+[\d.]+\s+\d+$", done.stdout, re.MULTILINE), done.stdout
+    assert re.search(r"^erasure  Charte/hand-written with a journal p50 ratio [\d.]+$", done.stdout, re.MULTILINE)
+    # Its journal holds one claim per erasure that found its subject, all done, and a hash-chained audit.
+    import sqlite3
+
+    journal = sqlite3.connect(tmp_path / "journal-sqlite.db")
+    statuses = journal.execute("SELECT status, count(*) FROM claims GROUP BY status").fetchall()
+    assert statuses == [("done", 60)]
+    chain = journal.execute("SELECT prev_hash, hash FROM audit ORDER BY seq").fetchall()
+    assert len(chain) >= 60 + 60 and all(prev == before for (prev, _), (_, before) in zip(chain[1:], chain))
+    journal.close()
+
+
+def test_dsr_refuses_too_few_subjects_for_its_requests() -> None:
+    done = _run("benchmarks/dsr.py", "--backends", "sqlite", "--subjects", "500", "--requests", "60", "--journaled")
+    assert done.returncode == 2
+    assert "--subjects must be at least 6 times --requests plus 200" in done.stderr
+
+
 def _git_revision() -> str | None:
     found = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
     return found.stdout.strip() if found.returncode == 0 else None
