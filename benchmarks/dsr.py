@@ -9,6 +9,7 @@ second and peak RSS.
     python benchmarks/dsr.py                       # full scale (long: builds 11 M rows per backend)
     python benchmarks/dsr.py --subjects 20000      # scaled down
     python benchmarks/dsr.py --backends sqlite --requests 200
+    python benchmarks/dsr.py --journaled           # also hand-written SQL that journals and audits
 
 Schema (rows per subject on average): subjects 1, orders 2, order_items 4 (2 per order), addresses 1, tickets 1,
 ticket_messages 1, invoices 1 (2 for even subjects, none for odd ones; kept under the accounting hold, so even
