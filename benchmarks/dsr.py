@@ -237,8 +237,16 @@ class HandWritten:
         if found is None:
             self.conn.commit()
             return
+        self.claimed(found[0])
         self._erase_subject(cur, found[0])
         self.conn.commit()
+        self.committed(found[0])
+
+    def claimed(self, subject_id: int) -> None:
+        """Called before the subject's rows change (nothing to do here)."""
+
+    def committed(self, subject_id: int) -> None:
+        """Called once the erasure is committed (nothing to do here)."""
 
     def _erase_subject(self, cur: Any, sid: int) -> None:
         for sql in ("DELETE FROM order_items WHERE order_id IN (SELECT id FROM orders WHERE subject_id = ?)",
@@ -272,6 +280,7 @@ class JournaledHandWritten(HandWritten):
         self.journal.execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT, "
                              "payload TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
         self.requests = iter(range(10**9))
+        self.request_id = ""
 
     def _audit(self, kind: str, request_id: str, payload: str) -> None:
         head = self.journal.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -288,24 +297,18 @@ class JournaledHandWritten(HandWritten):
         self.journal.execute("COMMIT")
         return out
 
-    def erase(self, email: str) -> None:
-        """Claim, erase as hand-written, commit, then mark done with an audit event."""
-        request_id = f"e-{next(self.requests)}"
-        cur = self.conn.cursor()
-        cur.execute(self._q("SELECT id FROM subjects WHERE email = ?"), (email,))
-        found = cur.fetchone()
-        if found is None:
-            self.conn.commit()
-            return
-        sid = found[0]
+    def claimed(self, subject_id: int) -> None:
+        """Journal the erasure before the system's commit (its own transaction)."""
+        self.request_id = f"e-{next(self.requests)}"
         self.journal.execute("INSERT INTO claims (request_id, subject_id, status, started_at) VALUES "
-                             "(?, ?, 'prepared', datetime('now'))", (request_id, sid))
-        self._erase_subject(cur, sid)
-        self.conn.commit()
+                             "(?, ?, 'prepared', datetime('now'))", (self.request_id, subject_id))
+
+    def committed(self, subject_id: int) -> None:
+        """Mark the erasure done, with its audit event, once the system has committed."""
         self.journal.execute("BEGIN IMMEDIATE")
         self.journal.execute("UPDATE claims SET status = 'done', finished_at = datetime('now') "
-                             "WHERE request_id = ?", (request_id,))
-        self._audit("erasure", request_id, json.dumps({"subject": sid}))
+                             "WHERE request_id = ?", (self.request_id,))
+        self._audit("erasure", self.request_id, json.dumps({"subject": subject_id}))
         self.journal.execute("COMMIT")
 
 
