@@ -33,7 +33,8 @@ def test_dsr_journaled_adds_a_hand_written_side_that_journals(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     for kind in ("access ", "erasure"):
         for side in ("hand-written", "hand+journal", "Charte"):
-            assert re.search(rf"^{kind} {re.escape(side)}\s+[\d.]+\s+[\d.]+\s+\d+$", done.stdout, re.MULTILINE), done.stdout
+            line = rf"^{kind} {re.escape(side)}\s+[\d.]+\s+[\d.]+\s+\d+$"
+            assert re.search(line, done.stdout, re.MULTILINE), done.stdout
     assert re.search(r"^erasure  Charte/hand-written with a journal p50 ratio [\d.]+$", done.stdout, re.MULTILINE)
     # Its journal holds one claim per erasure that found its subject, all done, and a hash-chained audit.
     import sqlite3
