@@ -1084,11 +1084,14 @@ if TYPE_CHECKING:
 
 
 def _rights(workspace: Workspace) -> RightsServices:
+    from charte.auth import InsecureSecretKey, MissingSecretKey
     from charte.rights import rights_services
 
     _manifest(workspace)
-    _signing(workspace, "links to subjects")
-    return rights_services(workspace)
+    try:
+        return rights_services(workspace)  # its signer refuses a key that cannot sign links to subjects
+    except (MissingSecretKey, InsecureSecretKey) as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _deliver(workspace: Workspace) -> None:
